@@ -1,0 +1,261 @@
+"""The plan: the one object a notebook holds.
+
+``open_plan`` finds the business folder, reads its settings, and gives access to its tables
+(read, coerced and checked on first use, then cached), to the run folder where every step saves its
+artifacts atomically, and to the step records (``steps/NN.json``) that the report reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers import io, schemas
+from helpers.errors import ConfigError, DataError, MissingDataError
+from helpers.params import BUSINESS_FILE, Settings, load_settings
+from helpers.tables import Note, coerce_table
+
+KIT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = KIT_ROOT / "sample_data"
+PII_NAME = re.compile(r"(e-?mail|phone|mobile|first_?name|last_?name|full_?name|^name$|address|"
+                      r"street|postcode|zip)", re.IGNORECASE)
+
+
+def resolve_business(business: str | Path) -> Path:
+    """The folder of a business: a path (absolute, or relative to the current folder or the kit),
+    or the name of a sample business."""
+    candidates = [Path(business).expanduser()]
+    if not candidates[0].is_absolute():
+        candidates += [KIT_ROOT / business, SAMPLE_DIR / str(business)]
+    for path in candidates:
+        if (path / BUSINESS_FILE).exists():
+            return path.resolve()
+    samples = sorted(p.name for p in SAMPLE_DIR.glob("*") if (p / BUSINESS_FILE).exists())
+    raise ConfigError(
+        f"business folder '{business}' not found (looked in {', '.join(map(str, candidates))}). "
+        f"Give the path of a folder holding a business.yaml, one of the samples "
+        f"({', '.join(samples)}), or create a new one with `workbook new NAME`."
+    )
+
+
+def default_run_dir(business_dir: Path, campaign: str | None) -> Path:
+    base = KIT_ROOT / "runs" if (KIT_ROOT / "notebooks").exists() else Path.cwd() / "runs"
+    return base / business_dir.name / (campaign or "default")
+
+
+def mask_pii(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with columns named like personal data (email, phone, names, address) masked."""
+    out = frame.copy()
+    for col in out.columns:
+        if PII_NAME.search(str(col)):
+            out[col] = out[col].where(out[col].isna(), "•••")
+    return out
+
+
+@dataclass
+class Plan:
+    """Settings, tables and the run folder of one business (and optionally one campaign)."""
+
+    business_dir: Path
+    settings: Settings
+    run_dir: Path
+    campaign: str | None = None
+    notes: list[Note] = field(default_factory=list)
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _missing: dict[str, str] = field(default_factory=dict, repr=False)
+    _saved: list[str] = field(default_factory=list, repr=False)
+    _figures: list[str] = field(default_factory=list, repr=False)
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    # ---- the business ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.settings.business.name
+
+    @property
+    def currency(self) -> str:
+        return self.settings.business.currency
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """'Today' for the analysis: business.as_of, else the latest order or event date."""
+        if self.settings.business.as_of:
+            return pd.Timestamp(self.settings.business.as_of)
+        latest = []
+        for table in self.available():
+            spec = schemas.TABLES[table]
+            if spec.date_column and spec.date_column in self._tables[table]:
+                latest.append(self._tables[table][spec.date_column].max())
+        latest = [d for d in latest if pd.notna(d)]
+        return max(latest).normalize() if latest else pd.Timestamp(dt.date.today())
+
+    def money(self, value: float, *, decimals: int = 0) -> str:
+        """An amount in the business's currency for a sentence: '$12,340' or '12,340 EUR'."""
+        symbols = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
+        text = f"{abs(value):,.{decimals}f}"
+        sign = "-" if value < 0 else ""
+        sym = symbols.get(self.currency)
+        return f"{sign}{sym}{text}" if sym else f"{sign}{text} {self.currency}"
+
+    # ---- tables ------------------------------------------------------------------------------
+    def declared(self) -> list[str]:
+        """Tables named under `data:` in business.yaml, in canonical order."""
+        return [t for t in schemas.TABLES if t in self.settings.data]
+
+    def _load(self, table: str) -> None:
+        if table in self._tables or table in self._missing:
+            return
+        if table not in self.settings.data:
+            self._missing[table] = (
+                f"there is no {table} table: add `{table}: {{path: data/{table}.csv}}` under "
+                f"`data:` in {self.business_dir / BUSINESS_FILE} ({schemas.TABLES[table].purpose})."
+            )
+            return
+        source = self.settings.data[table]
+        label = source.path or source.url
+        try:
+            raw = self._read(table)
+            if source.mapping:
+                raw = raw.rename(columns=source.mapping)
+            frame, notes = coerce_table(raw, table, source=str(label),
+                                        locale=self.settings.business.locale,
+                                        timezone=self.settings.business.timezone)
+        except MissingDataError as exc:
+            self._missing[table] = str(exc)
+            return
+        self._tables[table] = frame
+        self.notes.extend(notes)
+
+    def _read(self, table: str) -> pd.DataFrame:
+        source = self.settings.data[table]
+        if source.format:
+            raise ConfigError(
+                f"{self.business_dir / BUSINESS_FILE}: data.{table} has `format: {source.format}`, "
+                "but platform export formats are not available in this version of the workbook. "
+                "Remove `format:` and map the columns with `mapping:` instead."
+            )
+        if source.url:
+            url = source.url
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+                url = f"sqlite:///{(self.business_dir / url[len('sqlite:///'):]).resolve()}"
+            return io.read_sql(url, source.query)
+        return io.read_source(self.business_dir / source.path, sheet=source.sheet)
+
+    def has(self, table: str) -> bool:
+        """Whether the business has this table with at least one usable row."""
+        schemas.spec(table)
+        self._load(table)
+        return table in self._tables
+
+    def available(self) -> list[str]:
+        """The declared tables that loaded with rows."""
+        return [t for t in self.declared() if self.has(t)]
+
+    def why_missing(self, table: str) -> str:
+        """A sentence saying why a table is not available and how to add it."""
+        self._load(table)
+        return self._missing.get(table, "")
+
+    def table(self, table: str) -> pd.DataFrame:
+        """The canonical, coerced table (a copy); MissingDataError says how to provide it."""
+        if not self.has(table):
+            raise MissingDataError(self._missing[table])
+        return self._tables[table].copy()
+
+    def preview(self, table: str, n: int = 5) -> pd.DataFrame:
+        """The first rows of a table with personal data masked, for showing on screen."""
+        return mask_pii(self.table(table).head(n))
+
+    # ---- the run folder ----------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        return self.run_dir / name
+
+    def save(self, name: str, obj: Any) -> Path:
+        """Save an artifact in the run folder, atomically: .json (dict/list), .parquet
+        (DataFrame), .png (matplotlib Figure), .csv (DataFrame) or text."""
+        path = self.path(name)
+        if name.endswith(".json"):
+            io.write_json(path, obj)
+        elif name.endswith(".parquet"):
+            io.write_parquet(path, obj)
+        elif name.endswith(".csv"):
+            io.write_atomic(path, lambda tmp: obj.to_csv(tmp, index=False))
+        elif name.endswith(".png"):
+            io.write_figure(path, getattr(obj, "figure", obj))
+            self._figures.append(name)
+        else:
+            io.write_text(path, str(obj))
+        if not name.endswith(".png"):
+            self._saved.append(name)
+        return path
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save a chart as figures/<name>.png for the report."""
+        return self.save(f"figures/{name}.png", fig)
+
+    def load(self, name: str) -> Any:
+        """Read an artifact saved earlier in this run folder."""
+        path = self.path(name)
+        if not path.exists():
+            raise MissingDataError(f"{path} has not been written yet: run the step that makes it.")
+        if name.endswith(".json"):
+            return io.read_json(path)
+        if name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return path.read_text(encoding="utf-8")
+
+    def record_step(self, step: int, title: str, *, status: str = "ok", reason: str = "",
+                    headline: dict | None = None, summary: list[str] | None = None,
+                    warnings: list[str] | None = None) -> Path:
+        """Write steps/NN.json: what the step concluded, for the report and the portfolio."""
+        if status not in ("ok", "skipped", "failed"):
+            raise ValueError(f"status must be ok, skipped or failed, not {status!r}")
+        record = {
+            "step": step,
+            "title": title,
+            "business": self.name,
+            "campaign": self.campaign,
+            "status": status,
+            "reason": reason,
+            "headline": headline or {},
+            "summary": summary or [],
+            "warnings": warnings or [],
+            "figures": sorted(set(self._figures)),
+            "artifacts": sorted(set(self._saved)),
+            "data_notes": [n.message for n in self.notes],
+            "seconds": round(time.perf_counter() - self._started, 2),
+            "finished_at": dt.datetime.now().isoformat(timespec="seconds"),
+        }
+        return io.write_json(self.path(f"steps/{step:02d}.json"), record)
+
+
+def open_plan(business: str | Path, campaign: str | None = None,
+              run_dir: str | Path | None = None, **overrides: Any) -> Plan:
+    """Open a business for a notebook or a script.
+
+    Parameters
+    ----------
+    business : a business folder (holding business.yaml) or a sample business name.
+    campaign : optional name of a campaign overlay under `campaigns:` in business.yaml.
+    run_dir : where artifacts go; default ``runs/<business>/<campaign or default>``.
+    overrides : settings by dotted key, e.g. ``**{"business.as_of": "2026-06-30"}``.
+
+    Examples
+    --------
+    >>> plan = open_plan("harbor_coffee")
+    >>> plan.table("orders").revenue.sum()  # doctest: +SKIP
+    """
+    business_dir = resolve_business(business)
+    settings = load_settings(business_dir, campaign or None, overrides or None)
+    run = Path(run_dir) if run_dir else default_run_dir(business_dir, campaign or None)
+    return Plan(business_dir=business_dir, settings=settings, run_dir=run.resolve(),
+                campaign=campaign or None)
+
+
+__all__ = ["Plan", "open_plan", "resolve_business", "mask_pii", "DataError"]
