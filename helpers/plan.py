@@ -8,6 +8,7 @@ artifacts atomically, and to the step records (``steps/NN.json``) that the repor
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ def resolve_business(business: str | Path) -> Path:
 
 
 def default_run_dir(business_dir: Path, campaign: str | None) -> Path:
-    base = KIT_ROOT / "runs" if (KIT_ROOT / "notebooks").exists() else Path.cwd() / "runs"
+    """runs/<business>/<campaign or default> in the kit (or $WORKBOOK_RUNS_DIR when set)."""
+    base = Path(os.environ.get("WORKBOOK_RUNS_DIR") or KIT_ROOT / "runs")
     return base / business_dir.name / (campaign or "default")
 
 

@@ -286,3 +286,16 @@ def pandera_schema(table: str):
             name=col,
         )
     return pa.DataFrameSchema(columns, strict=False, name=table)
+
+
+def data_dictionary(table: str | None = None):
+    """The canonical columns as a table (table, column, kind, required, what the table is for)."""
+    import pandas as pd
+
+    rows = [
+        {"table": s.name, "column": col, "kind": kind, "required": col in s.required,
+         "what the table is for": s.purpose}
+        for s in TABLES.values() if table in (None, s.name)
+        for col, kind in s.columns.items()
+    ]
+    return pd.DataFrame(rows)
