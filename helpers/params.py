@@ -168,7 +168,8 @@ def read_business_yaml(business_dir: Path) -> dict:
         ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} must hold keys such as `business:` and `data:` at the top level.")
-    return raw
+    # A section written but left empty (`data:` with nothing under it) means "use the default".
+    return {key: value for key, value in raw.items() if value is not None}
 
 
 def load_settings(

@@ -92,8 +92,8 @@ def parse_money(values: pd.Series, *, decimal: str = ".") -> tuple[pd.Series, pd
     text = values.astype(str)
     numeric = pd.to_numeric(text.where(~blank), errors="coerce")
     todo = ~blank & numeric.isna()
-    if decimal == "," and not todo.any():
-        todo = ~blank & text.str.contains(r"[.,]", regex=True)
+    if decimal == ",":  # "1.234" is a thousand here, though Python reads it as 1.234
+        todo |= ~blank & text.str.contains(".", regex=False)
     out = numeric.astype(float)
     if todo.any():
         uniques = text[todo].unique()

@@ -1,0 +1,84 @@
+"""The workbook command: new, check, run (end to end on the sample businesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers.cli import main
+from helpers.runner import parse_steps
+from helpers.errors import ConfigError
+from tests.conftest import ROOT, write_business
+
+
+def test_new_scaffolds_a_folder_that_check_reads(tmp_path, capsys):
+    assert main(["new", "corner_shop", "--dir", str(tmp_path)]) == 0
+    folder = tmp_path / "corner_shop"
+    assert "name: Corner Shop" in (folder / "business.yaml").read_text()
+    assert "# business.yaml" in (folder / "business.yaml").read_text()  # comments kept
+    assert (folder / "data" / "orders.csv").read_text().startswith("order_id,customer_id")
+    capsys.readouterr()
+    assert main(["check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "orders" in out and "has column names but no rows" in out
+
+
+def test_new_refuses_to_overwrite(tmp_path, capsys):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "x").write_text("mine")
+    assert main(["new", "shop", "--dir", str(tmp_path)]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+
+
+def test_check_reports_a_broken_file_and_fails(tmp_path, capsys):
+    folder = write_business(tmp_path / "s", data={"orders": "o.csv"},
+                            files={"o.csv": "order_id,order_date,amount\nO1,2025-01-01,3\n"})
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "✗ orders" in out and "needs the column(s) 'revenue'" in out
+
+
+def test_parse_steps():
+    assert parse_steps("1-2") == [1, 2]
+    assert parse_steps("2,1") == [1, 2]
+    with pytest.raises(ConfigError, match="no step 99"):
+        parse_steps("99")
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_run_two_sample_businesses_in_parallel(tmp_path):
+    out = tmp_path / "runs"
+    result = _run("run", "sample_data/harbor_coffee", "sample_data/bloom_yoga",
+                  "--steps", "1-2", "--workers", "2", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("harbor_coffee", "bloom_yoga"):
+        run_dir = out / name / "default"
+        for artifact in ("notebooks/01_objectives.ipynb", "notebooks/02_data_collection_analysis.ipynb",
+                         "objectives.json", "insights.json", "segments.parquet", "steps/01.json",
+                         "steps/02.json", "run.json", "report.html"):
+            assert (run_dir / artifact).exists(), f"{name}: {artifact}"
+        run = json.loads((run_dir / "run.json").read_text())
+        assert [s["status"] for s in run["steps"]] == ["ok", "ok"]
+        assert all(s["seconds"] > 0 for s in run["steps"])
+        assert run["versions"]["pandas"] and run["ok"] is True
+    assert "report:" in result.stdout
+
+
+def test_a_failing_business_does_not_stop_the_others(tmp_path):
+    broken = write_business(tmp_path / "broken", data={}, extra_yaml="budgt: {}\n")
+    out = tmp_path / "runs"
+    result = _run("run", str(broken), "sample_data/bloom_yoga", "--steps", "1",
+                  "--workers", "2", "--out", str(out))
+    assert result.returncode == 1
+    assert "unknown key 'budgt'. Did you mean 'budget'?" in result.stdout
+    good = json.loads((out / "bloom_yoga" / "default" / "run.json").read_text())
+    assert good["ok"] is True
+    bad = json.loads((out / "broken" / "default" / "run.json").read_text())
+    assert bad["ok"] is False and "budgt" in bad["error"]
