@@ -48,6 +48,8 @@ def day_first(locale: str) -> bool:
 
 
 def _blank(values: pd.Series) -> pd.Series:
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values.isna()  # typed columns (Parquet, SQL) have no "n/a" strings
     return values.isna() | values.astype(str).str.strip().str.lower().isin(BLANKS)
 
 
@@ -210,7 +212,8 @@ def _coerce_column(frame, col, kind, *, table, source, locale, timezone, notes):
     else:
         parsed, bad = parse_bool(values)
         expect = "yes/no or true/false"
-    n_bad, n_filled = int(bad.sum()), int((~_blank(values)).sum())
+    n_bad = int(bad.sum())
+    n_filled = int((~_blank(values)).sum()) if n_bad else len(values)
     if n_filled and n_bad == n_filled:
         raise DataError(
             f"{source}: none of the {n_filled} values in column '{col}' could be read as {expect} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -68,7 +69,21 @@ def test_run_two_sample_businesses_in_parallel(tmp_path):
         assert [s["status"] for s in run["steps"]] == ["ok", "ok"]
         assert all(s["seconds"] > 0 for s in run["steps"])
         assert run["versions"]["pandas"] and run["ok"] is True
+        _assert_no_personal_data(run_dir)
     assert "report:" in result.stdout
+
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"\b\d{3}[-. ]\d{3}[-. ]\d{4}\b|\(\d{3}\) ?\d{3}-\d{4}")
+
+
+def _assert_no_personal_data(run_dir):
+    """Executed notebooks and the report show no raw email address or phone number."""
+    for path in [*run_dir.glob("notebooks/*.ipynb"), run_dir / "report.html"]:
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+        assert not EMAIL.search(text), f"{path.name}: {EMAIL.search(text).group()}"
+        assert not PHONE.search(text), f"{path.name}: {PHONE.search(text).group()}"
 
 
 def test_a_failing_business_does_not_stop_the_others(tmp_path):
