@@ -28,6 +28,16 @@ PII_NAME = re.compile(r"(e-?mail|phone|mobile|first_?name|last_?name|full_?name|
                       r"street|postcode|zip)", re.IGNORECASE)
 
 
+SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
+
+
+def money(value: float, currency: str, *, decimals: int = 0) -> str:
+    """An amount for a sentence: '$12,340', '-€5' or '12,340 SEK' (no symbol known)."""
+    sym, text = SYMBOLS.get(currency), f"{abs(value):,.{decimals}f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
+
+
 def resolve_business(business: str | Path) -> Path:
     """The folder of a business: a path (absolute, or relative to the current folder or the kit),
     or the name of a sample business."""
@@ -98,12 +108,8 @@ class Plan:
         return max(latest).normalize() if latest else pd.Timestamp(dt.date.today())
 
     def money(self, value: float, *, decimals: int = 0) -> str:
-        """An amount in the business's currency for a sentence: '$12,340' or '12,340 EUR'."""
-        symbols = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
-        text = f"{abs(value):,.{decimals}f}"
-        sign = "-" if value < 0 else ""
-        sym = symbols.get(self.currency)
-        return f"{sign}{sym}{text}" if sym else f"{sign}{text} {self.currency}"
+        """An amount in the business's currency for a sentence: '$12,340' or '12,340 SEK'."""
+        return money(value, self.currency, decimals=decimals)
 
     # ---- tables ------------------------------------------------------------------------------
     def declared(self) -> list[str]:

@@ -32,7 +32,9 @@ def _ax(ax):
 
 def money_axis(ax, currency: str, *, axis: str = "y"):
     """Format an axis as money: $12k, €1.2M, or '12k GBP' when no symbol is known."""
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "AUD": "A$", "CAD": "C$"}.get(currency, "")
+    from helpers.plan import SYMBOLS
+
+    symbol = SYMBOLS.get(currency, "")
 
     def fmt(v, _pos):
         for div, suffix in ((1e6, "M"), (1e3, "k")):

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from helpers.cli import main
-from helpers.runner import parse_steps
 from helpers.errors import ConfigError
+from helpers.runner import parse_steps
 from tests.conftest import ROOT, write_business
 
 
