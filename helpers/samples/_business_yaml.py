@@ -1,0 +1,90 @@
+"""The business.yaml of a sample business, written as text so the template's comments survive.
+
+The layout and comments follow templates/business.yaml; only the values (and a two-line header
+naming the sample) differ.
+"""
+
+from __future__ import annotations
+
+_TEMPLATE = """\
+# business.yaml: what the workbook needs to know about your business.
+# {about}
+# Written by `workbook sample {sample}`; regenerate it rather than edit it by hand.
+# Dates are written YYYY-MM-DD. Money is in the currency below.
+
+business:
+  name: {name:<25}# shown on every chart and in the report
+  industry: {industry:<21}# retail_ecommerce, food_beverage, fitness_wellness, services, b2b, other
+  currency: {currency:<21}# ISO code: USD, EUR, GBP, ...
+  timezone: {timezone:<21}# used to read timestamps and pick send hours
+  locale: {locale:<23}# how your files write numbers and dates: en_US (03/25/2025, 1,234.50),
+                                 # en_GB (25/03/2025, 1,234.50), de_DE / fr_FR / nl_NL (25.03.2025, 1.234,50)
+  as_of: {as_of:<24}# "today" for the analysis; blank = the latest date in your data
+
+# What you want marketing to achieve. type: grow_sales, engagement, reach, retention or leads.
+# kpi: leave blank for the usual one, or pick from templates/kpis.yaml.
+# target_change: +0.15 means 15 % above the baseline (the last 12 months); or set target_value instead.
+objectives:
+{objectives}
+budget:
+  monthly: {monthly:<22}# total marketing budget per month
+  by_channel: {by_channel}   # per channel, per month
+
+channels: [{channels}]   # where you market: email, paid_search, paid_social, social, web, store
+tools_in_use: [{tools}]   # the tools your data comes from
+
+# Your data files, one per table. path is relative to this folder.
+# Add `format: shopify_orders` (etc.) for a platform export, or `mapping: {{your_column: canonical_column}}`
+# for a file of your own whose column names differ. Delete the tables you do not have.
+data:
+{data}
+# Named variations for one campaign; `workbook run . --campaign spring_sale` applies them on top.
+campaigns: {{}}
+"""
+
+
+def _objective(obj: dict) -> str:
+    lines = [
+        f"  - type: {obj['type']}",
+        f"    kpi: {obj.get('kpi') or ''}".rstrip(),
+        f"    target_change: {obj['target_change']:.2f}",
+        f"    deadline: {obj['deadline']}",
+    ]
+    if obj.get("note"):
+        lines.append(f"    note: {obj['note']}")
+    return "\n".join(lines)
+
+
+def render(
+    *,
+    sample: str,
+    about: str,
+    business: dict,
+    objectives: list[dict],
+    monthly: float,
+    by_channel: dict[str, float],
+    channels: list[str],
+    tools: list[str],
+    data: dict[str, str],
+) -> str:
+    """The text of business.yaml.
+
+    Parameters
+    ----------
+    business : dict
+        ``name, industry, currency, timezone, locale, as_of``.
+    data : dict
+        Canonical table name -> path relative to the business folder (the files written).
+    """
+    width = max(len(t) for t in data) + 1
+    return _TEMPLATE.format(
+        about=about,
+        sample=sample,
+        **business,
+        objectives="\n".join(_objective(o) for o in objectives) + "\n",
+        monthly=f"{monthly:.0f}",
+        by_channel="{" + ", ".join(f"{k}: {v:.0f}" for k, v in by_channel.items()) + "}",
+        channels=", ".join(channels),
+        tools=", ".join(tools),
+        data="\n".join(f"  {(t + ':'):<{width}} {{path: {p}}}" for t, p in data.items()) + "\n",
+    )
