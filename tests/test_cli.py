@@ -97,3 +97,18 @@ def test_a_failing_business_does_not_stop_the_others(tmp_path):
     assert good["ok"] is True
     bad = json.loads((out / "broken" / "default" / "run.json").read_text())
     assert bad["ok"] is False and "budgt" in bad["error"]
+
+
+def test_sample_writes_a_scaled_business_that_check_accepts(tmp_path, capsys):
+    assert main(["sample", "bloom_yoga", "--scale", "0.25", "--out", str(tmp_path / "b")]) == 0
+    assert "at scale 0.25" in capsys.readouterr().out
+    committed = (ROOT / "sample_data" / "bloom_yoga" / "data" / "leads.csv").read_text()
+    scaled = (tmp_path / "b" / "data" / "leads.csv").read_text()
+    ratio = (scaled.count("\n") - 1) / (committed.count("\n") - 1)
+    assert 0.2 < ratio < 0.3
+    assert main(["check", str(tmp_path / "b")]) == 0
+
+
+def test_sample_with_an_unknown_name_lists_the_valid_ones(tmp_path, capsys):
+    assert main(["sample", "bloom_yog", "--out", str(tmp_path)]) == 2
+    assert "harbor_coffee, bloom_yoga" in capsys.readouterr().err
