@@ -210,10 +210,42 @@ def write_figure(path: str | Path, fig) -> Path:
     )
 
 
+def read_yaml(path: str | Path):
+    """The content of a YAML file (comments are not kept; use ``update_yaml`` to write)."""
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
+
+
+def _commented(value):
+    """Plain lists and dicts as ruamel's commented containers, so comments can attach to them."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, dict):
+        return CommentedMap((k, _commented(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return CommentedSeq(_commented(v) for v in value)
+    return value
+
+
+def _last_slot(node):
+    """(container, key) of the innermost last item of a block list or mapping, or None."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap) and len(node):
+        key = list(node)[-1]
+        return _last_slot(node[key]) or (node, key)
+    if isinstance(node, CommentedSeq) and len(node):
+        return _last_slot(node[-1]) or (node, len(node) - 1)
+    return None
+
+
 def update_yaml(path: str | Path, key: str, value) -> Path:
     """Set one top-level ``key`` of a YAML file, keeping its comments, order and other keys.
 
-    Uses ruamel.yaml's round-trip mode (PyYAML drops comments). Written atomically.
+    Uses ruamel.yaml's round-trip mode (PyYAML drops comments). ruamel attaches the lines that
+    follow a block (a blank line, the comment introducing the next key) to the block's innermost
+    last item, so they are moved onto the new value's last item. Written atomically.
     """
     from ruamel.yaml import YAML
 
@@ -223,5 +255,15 @@ def update_yaml(path: str | Path, key: str, value) -> Path:
     path = Path(path)
     with path.open(encoding="utf-8-sig") as fh:
         data = yaml.load(fh)
-    data[key] = value
+    new = _commented(value)
+    old_slot, new_slot = _last_slot(data.get(key)), _last_slot(new)
+    if old_slot and new_slot:
+        token = old_slot[0].ca.items.get(old_slot[1])
+        if token and len(token) > 2 and token[2] is not None:
+            new_slot[0].ca.items[new_slot[1]] = [None, None, token[2], None]
+    elif old_slot and not new_slot:  # an empty list or mapping: keep the comment on the key
+        token = old_slot[0].ca.items.get(old_slot[1])
+        if token and len(token) > 2 and token[2] is not None:
+            data.ca.items[key] = [None, None, token[2], None]
+    data[key] = new
     return write_atomic(path, lambda tmp: yaml.dump(data, tmp))

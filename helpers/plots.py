@@ -14,11 +14,16 @@ ACCENT, MUTED = PALETTE[0], "#9a9a9a"
 
 
 def apply_theme() -> None:
-    """The workbook's seaborn theme: large type for a projector, light grid, one palette."""
-    import seaborn as sns
+    """The workbook's look: seaborn's whitegrid style, large type for a projector, one palette.
 
-    sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, font_scale=1.05)
-    plt.rcParams.update({"figure.figsize": (9, 4.5), "axes.titleweight": "bold",
+    matplotlib ships the seaborn style sheets, so importing seaborn itself (over a second, as it
+    pulls in scipy.stats) is left to the charts that need it.
+    """
+    from cycler import cycler
+
+    plt.style.use("seaborn-v0_8-whitegrid")
+    plt.rcParams.update({"axes.prop_cycle": cycler(color=PALETTE), "font.size": 11,
+                         "figure.figsize": (9, 4.5), "axes.titleweight": "bold",
                          "axes.titlesize": 13, "axes.spines.top": False,
                          "axes.spines.right": False, "figure.dpi": 100})
 

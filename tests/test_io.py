@@ -115,3 +115,14 @@ def test_sql_source_reads_a_real_sqlite_file(tmp_path):
                          [("O1", "2025-01-02", 10.5), ("O2", "2025-01-03", 4.5)])
     frame = io.read_sql(f"sqlite:///{db}", "select * from orders order by order_id")
     assert frame.revenue.sum() == pytest.approx(15.0)
+
+
+def test_update_yaml_keeps_the_comment_that_follows_the_replaced_block(tmp_path):
+    path = tmp_path / "business.yaml"
+    path.write_text("objectives:\n  - type: leads\n    target_change: 0.1\n\n"
+                    "# What you spend each month.\nbudget:\n  monthly: 100\n")
+    io.update_yaml(path, "objectives", [{"type": "grow_sales", "target_change": 0.2}])
+    assert "\n\n# What you spend each month.\nbudget:" in path.read_text()
+    io.update_yaml(path, "objectives", [])
+    assert "# What you spend each month.\nbudget:" in path.read_text()
+    assert io.read_yaml(path) == {"objectives": [], "budget": {"monthly": 100}}
