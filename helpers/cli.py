@@ -30,7 +30,7 @@ def cmd_run(args) -> int:
     campaigns = [c for c in (args.campaign or "").split(",") if c] or [None]
     jobs = [Job(business=b, campaign=c, steps=steps, out=args.out, parameters=dict(args.param))
             for b in args.business for c in campaigns]
-    print(f"Running steps {', '.join(map(str, steps))} for {len(jobs)} job(s) "
+    print(f"Running step{'s' * (len(steps) > 1)} {', '.join(map(str, steps))} for {len(jobs)} job(s) "
           f"with {args.workers} worker(s)...", flush=True)
     results = run_many(jobs, workers=args.workers)
     failed = [r for r in results if not r.get("ok")]

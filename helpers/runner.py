@@ -8,12 +8,14 @@ job; jobs run in worker processes, a failing job is reported and the others go o
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -94,6 +96,26 @@ def _step_status(run_dir: Path, step: int) -> str:
     return io.read_json(record).get("status", "ok") if record.exists() else "ok"
 
 
+@contextmanager
+def _stderr_to(path: Path):
+    """Send this process's stderr (and so the kernel's, which inherits it) to a log file.
+
+    Kernels print start-up chatter to stderr; in a batch it belongs in the run folder, next to the
+    executed notebook, not on the analyst's terminal.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _execute(job: Job, run_dir: Path, step: int, name: str, say: Callable[[str], None]) -> dict:
     import papermill as pm
 
@@ -104,8 +126,10 @@ def _execute(job: Job, run_dir: Path, step: int, name: str, say: Callable[[str],
     started = time.perf_counter()
     entry = {"step": step, "notebook": name, "output": str(output.relative_to(run_dir))}
     try:
-        pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(output), parameters=params,
-                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
+        with _stderr_to(run_dir / "logs" / f"{name}.log"):
+            pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(output),
+                                parameters=params, kernel_name="python3", progress_bar=False,
+                                cwd=str(NOTEBOOK_DIR))
         entry.update(status=_step_status(run_dir, step), error=None)
     except Exception as exc:  # a failing notebook is recorded, the run goes on
         entry.update(status="failed", error=_error_text(exc))

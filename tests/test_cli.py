@@ -68,6 +68,7 @@ def test_run_two_sample_businesses_in_parallel(tmp_path):
         run = json.loads((run_dir / "run.json").read_text())
         assert [s["status"] for s in run["steps"]] == ["ok", "ok"]
         assert all(s["seconds"] > 0 for s in run["steps"])
+        assert (run_dir / "logs" / "01_objectives.log").exists()  # kernel chatter kept off screen
         assert run["versions"]["pandas"] and run["ok"] is True
         _assert_no_personal_data(run_dir)
     assert "report:" in result.stdout
