@@ -142,3 +142,17 @@ def test_raw_input_files_are_never_modified(orders_business):
     _orders(folder)
     assert hashlib.sha256((folder / "data/orders.csv").read_bytes()).hexdigest() == before
     assert (BAD_INPUT / "unparseable_dates.csv").read_bytes() == (folder / "data/orders.csv").read_bytes()
+
+
+def test_excel_source_is_read_with_money_and_dates(tmp_path):
+    import pandas as pd
+
+    folder = write_business(tmp_path / "s", data={"orders": "data/orders.xlsx"})
+    (folder / "data").mkdir()
+    pd.DataFrame({"Order ID": ["O1", "O2"], "order_date": ["2025-01-03", "01/04/2025"],
+                  "revenue": ["$1,200.00", "15.5"]}).to_excel(folder / "data/orders.xlsx",
+                                                               index=False)
+    _, orders = _orders(folder)
+    assert orders.order_id.tolist() == ["O1", "O2"]
+    assert orders.revenue.tolist() == [1200.0, 15.5]
+    assert orders.order_date.dt.strftime("%Y-%m-%d").tolist() == ["2025-01-03", "2025-01-04"]

@@ -113,3 +113,27 @@ def test_sample_writes_a_scaled_business_that_check_accepts(tmp_path, capsys):
 def test_sample_with_an_unknown_name_lists_the_valid_ones(tmp_path, capsys):
     assert main(["sample", "bloom_yog", "--out", str(tmp_path)]) == 2
     assert "harbor_coffee, bloom_yoga" in capsys.readouterr().err
+
+
+def test_a_campaign_overlay_runs_into_its_own_folder_with_its_objectives(tmp_path):
+    out = tmp_path / "runs"
+    result = _run("run", "sample_data/harbor_coffee", "--campaign", "holiday_gifting",
+                  "--steps", "1", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((out / "harbor_coffee" / "holiday_gifting" / "objectives.json").read_text())
+    (objective,) = record["objectives"]
+    assert objective["deadline"] == "2026-12-31"
+    assert objective["target"] == pytest.approx(objective["baseline"] * 1.20)
+    run = json.loads((out / "harbor_coffee" / "holiday_gifting" / "run.json").read_text())
+    assert run["campaign"] == "holiday_gifting"
+
+
+def test_plain_papermill_runs_a_notebook_with_a_business_parameter(tmp_path):
+    output = tmp_path / "out.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", "notebooks/01_objectives.ipynb", str(output),
+         "-p", "business", "sample_data/bloom_yoga", "-p", "run_dir", str(tmp_path / "run"),
+         "--log-level", "ERROR"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    step = json.loads((tmp_path / "run" / "steps" / "01.json").read_text())
+    assert step["business"] == "Bloom Yoga" and step["status"] == "ok"

@@ -39,7 +39,7 @@ tools_in_use: [{tools}]   # the tools your data comes from
 data:
 {data}
 # Named variations for one campaign; `workbook run . --campaign spring_sale` applies them on top.
-campaigns: {{}}
+campaigns:{campaigns}
 """
 
 
@@ -66,6 +66,7 @@ def render(
     channels: list[str],
     tools: list[str],
     data: dict[str, str],
+    campaigns: str = "",
 ) -> str:
     """The text of business.yaml.
 
@@ -75,6 +76,8 @@ def render(
         ``name, industry, currency, timezone, locale, as_of``.
     data : dict
         Canonical table name -> path relative to the business folder (the files written).
+    campaigns : str
+        The YAML lines of the named campaign overlays (indented two spaces), or "" for none.
     """
     width = max(len(t) for t in data) + 1
     return _TEMPLATE.format(
@@ -87,4 +90,5 @@ def render(
         channels=", ".join(channels),
         tools=", ".join(tools),
         data="\n".join(f"  {(t + ':'):<{width}} {{path: {p}}}" for t, p in data.items()) + "\n",
+        campaigns="\n" + campaigns.rstrip() if campaigns else " {}",
     )

@@ -206,6 +206,20 @@ def data_paths(tables_: dict) -> dict[str, str]:
     return {t: f"data/{t}.{'parquet' if t in PARQUET else 'csv'}" for t in tables_}
 
 
+# A campaign overlay: `workbook run sample_data/harbor_coffee --campaign holiday_gifting`.
+HOLIDAY_CAMPAIGN = """\
+  holiday_gifting:             # the November-December push on gift sets and subscriptions
+    objectives:
+      - type: grow_sales
+        target_change: 0.20
+        deadline: 2026-12-31
+        note: gift sets and coffee subscriptions
+    budget:
+      monthly: 4200
+      by_channel: {email: 500, paid_search: 1700, paid_social: 1500, social: 500}
+"""
+
+
 def yaml_text(tables_: dict, spend: dict, days: np.ndarray) -> str:
     """Harbor Coffee's business.yaml, budget from the last three months of spend."""
     last = days >= np.datetime64("2026-07-01")
@@ -238,5 +252,6 @@ def yaml_text(tables_: dict, spend: dict, days: np.ndarray) -> str:
         by_channel=by_channel,
         channels=["email", "paid_search", "paid_social", "social"],
         tools=["shopify", "mailchimp", "google_ads", "meta_ads", "ga4"],
+        campaigns=HOLIDAY_CAMPAIGN,
         data=data_paths(tables_),
     )
