@@ -296,14 +296,20 @@ def insights(plan, *findings: Finding) -> list[dict]:
     return out
 
 
-HEADLINE = (  # (section, number, name in steps/02.json)
-    ("segments", "customers", "customers"), ("segments", "top_segment", "top_segment"),
-    ("segments", "top_revenue_share", "top_segment_revenue_share"),
-    ("cohorts", "repeat_share", "repeat_within_3_months"),
-    ("trend", "trend_change", "revenue_trend_change"), ("trend", "peak_month", "peak_month"),
-    ("trend", "yearly_strength", "yearly_seasonality"), ("web", "rate", "web_conversion"),
-    ("email", "click_rate", "email_click_rate"), ("leads", "rate", "lead_conversion"),
-    ("mix", "top_category", "top_category"), ("mix", "top_category_share", "top_category_share"))
+HEADLINE = (  # (section, number, name in steps/02.json, unit)
+    ("segments", "customers", "customers", "count"),
+    ("segments", "top_segment", "top_segment", None),
+    ("segments", "top_revenue_share", "top_segment_revenue_share", "percent"),
+    ("cohorts", "repeat_share", "repeat_within_3_months", "percent"),
+    ("trend", "trend_change", "revenue_trend_change", "percent"),
+    ("trend", "peak_month", "peak_month", None),
+    ("trend", "yearly_strength", "yearly_seasonality", "number"),
+    ("web", "rate", "web_conversion", "percent"),
+    ("email", "click_rate", "email_click_rate", "percent"),
+    ("leads", "rate", "lead_conversion", "percent"),
+    ("mix", "top_category", "top_category", None),
+    ("mix", "top_category_share", "top_category_share", "percent"),
+)
 
 
 def step_summary(findings: list[Finding], found: list[dict]) -> dict:
@@ -311,12 +317,15 @@ def step_summary(findings: list[Finding], found: list[dict]) -> dict:
     section, the insights in words, and the sections skipped (with why) or read with caution.
     The step is skipped only when no section had its data."""
     ok = {f.topic: f.numbers for f in findings if f.ok}
-    headline = {name: ok[topic][key] for topic, key, name in HEADLINE
-                if ok.get(topic, {}).get(key) is not None}
+    shown = [(topic, key, name, unit) for topic, key, name, unit in HEADLINE
+             if ok.get(topic, {}).get(key) is not None]
+    headline = {name: ok[topic][key] for topic, key, name, _ in shown}
+    units = {name: unit for _, _, name, unit in shown if unit}
     warnings = [f.reading for f in findings if not f.ok]
     warnings += [f.numbers["warning"] for f in findings if f.numbers.get("warning")]
     return {"status": "ok" if ok else "skipped", "reason": "" if ok else " ".join(warnings[:1]),
-            "headline": headline, "summary": [i["finding"] for i in found], "warnings": warnings}
+            "headline": headline, "units": units, "summary": [i["finding"] for i in found],
+            "warnings": warnings}
 
 
 def artifact(plan, findings: list[Finding], found: list[dict]) -> dict:

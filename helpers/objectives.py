@@ -371,16 +371,19 @@ def step_summary(plan, base: pd.DataFrame, targets: pd.DataFrame) -> dict:
     ``plan.record_step(1, ...)``; skipped when no objective can be measured."""
     measurable = int((targets["status"] != "cannot measure").sum())
     headline = {"objectives": len(targets), "measurable": measurable}
+    units = {"objectives": "count", "measurable": "count"}
     for _, r in targets[targets["status"] == "ok"].iterrows():
         headline.update({f"{r['kpi']}_baseline": r["baseline"], f"{r['kpi']}_target": r["target"],
                          f"{r['kpi']}_verdict": r["verdict"]})
+        unit = {"rate": "percent"}.get(r["unit"], r["unit"])
+        units.update({f"{r['kpi']}_baseline": unit, f"{r['kpi']}_target": unit})
     summary = what_this_means_targets(plan, targets).splitlines()
     warnings = [n for n, m in zip(base["note"], base["months_of_history"], strict=True) if n and m]
     warnings += [f"{_label(r)}: {r['reason']}" for _, r in targets.iterrows() if r["reason"]]
     reason = ("business.yaml has no objectives: add them under `objectives:`" if targets.empty else
               "" if measurable else "no objective can be measured with the data given")
     return {"status": "skipped" if reason else "ok", "reason": reason, "headline": headline,
-            "summary": summary, "warnings": list(dict.fromkeys(warnings))}
+            "units": units, "summary": summary, "warnings": list(dict.fromkeys(warnings))}
 
 
 def readable(plan, frame: pd.DataFrame) -> pd.DataFrame:

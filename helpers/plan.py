@@ -220,8 +220,12 @@ class Plan:
 
     def record_step(self, step: int, title: str, *, status: str = "ok", reason: str = "",
                     headline: dict | None = None, summary: list[str] | None = None,
-                    warnings: list[str] | None = None) -> Path:
-        """Write steps/NN.json: what the step concluded, for the report and the portfolio."""
+                    warnings: list[str] | None = None, units: dict[str, str] | None = None) -> Path:
+        """Write steps/NN.json: what the step concluded, for the report and the portfolio.
+
+        ``headline`` holds plain numbers (or short texts); ``units`` says how to show each one:
+        "money", "percent", "count" or "number" (see ``helpers.report.format_value``).
+        """
         if status not in ("ok", "skipped", "failed"):
             raise ValueError(f"status must be ok, skipped or failed, not {status!r}")
         record = {
@@ -232,6 +236,8 @@ class Plan:
             "status": status,
             "reason": reason,
             "headline": headline or {},
+            "units": units or {},
+            "currency": self.currency,
             "summary": summary or [],
             "warnings": warnings or [],
             "figures": sorted(set(self._figures)),

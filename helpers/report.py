@@ -16,6 +16,23 @@ from helpers.plan import KIT_ROOT
 TEMPLATE = "report.html.j2"
 
 
+def format_value(value, unit: str | None = None, currency: str = "USD") -> str:
+    """A headline value for people: '$509,499', '52.7%', '2,908', '0.83', or the text as is."""
+    from helpers.plan import money
+
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if unit == "money":
+        return money(value, currency)
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "count" or isinstance(value, int):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
 def step_records(run_dir: Path) -> list[dict]:
     """The steps/NN.json records of a run folder, in step order."""
     return [io.read_json(p) for p in sorted((Path(run_dir) / "steps").glob("[0-9][0-9].json"))]
@@ -34,6 +51,9 @@ def report_context(run_dir: Path, run: dict | None = None) -> dict:
     run = run or {}
     for record in steps:
         record["images"] = [img for f in record.get("figures", []) if (img := _embed(run_dir, f))]
+        units, currency = record.get("units", {}), record.get("currency", "USD")
+        record["headline_text"] = {key.replace("_", " "): format_value(v, units.get(key), currency)
+                                   for key, v in record.get("headline", {}).items()}
     business = steps[0]["business"] if steps else Path(run.get("business", "business")).name
     failed = [s for s in run.get("steps", []) if s.get("status") == "failed"]
     return {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from helpers import io
-from helpers.report import render_report, report_context
+from helpers.report import format_value, render_report, report_context
 
 
 def _step(run_dir, step, **fields):
@@ -38,3 +40,20 @@ def test_report_counts_statuses_and_embeds_figures(tmp_path):
     assert "data:image/png;base64," in html
     assert "No orders table: add data/orders.csv." in html
     assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.parametrize("value,unit,currency,expected", [
+    (509498.54000000004, "money", "USD", "$509,499"), (-1200.4, "money", "EUR", "-€1,200"),
+    (1500, "money", "SEK", "1,500 SEK"), (0.52673, "percent", "USD", "52.7%"),
+    (2908, "count", "USD", "2,908"), (2908, None, "USD", "2,908"), (0.8282, "number", "USD", "0.83"),
+    ("December", None, "USD", "December"), (None, "money", "USD", "–"), (True, None, "USD", "True"),
+])
+def test_headline_values_are_formatted_by_their_unit(value, unit, currency, expected):
+    assert format_value(value, unit, currency) == expected
+
+
+def test_report_shows_headlines_in_their_units(tmp_path):
+    _step(tmp_path, 1, headline={"revenue_baseline": 509498.54, "repeat_rate": 0.3349},
+          units={"revenue_baseline": "money", "repeat_rate": "percent"}, currency="GBP")
+    html = render_report(tmp_path).read_text()
+    assert "£509,499" in html and "33.5%" in html and "509498.54" not in html
