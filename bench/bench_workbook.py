@@ -63,7 +63,7 @@ def main() -> None:
         timings = {}
         for workers, batch in ((1, jobs[:2]), (2, jobs[2:])):
             started = time.perf_counter()
-            run_many(batch, workers=workers, say=quiet)
+            run_many(batch, workers=workers, progress=False)
             timings[workers] = time.perf_counter() - started
         print(f"{'batch of 2 businesses, 1 worker':<36}{timings[1]:>8.1f}")
         print(f"{'batch of 2 businesses, 2 workers':<36}{timings[2]:>8.1f}  "

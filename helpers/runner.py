@@ -175,12 +175,24 @@ def run_job(job: Job, say: Callable[[str], None] = print) -> dict:
     return record
 
 
-def _run_in_worker(job: Job) -> dict:
-    return run_job(job, say=lambda line: print(line, flush=True))
+def _print_line(line: str) -> None:
+    print(line, flush=True)
 
 
-def run_many(jobs: list[Job], *, workers: int = 1, say: Callable[[str], None] = print) -> list[dict]:
-    """Run many jobs, ``workers`` at a time in separate processes; results in job order."""
+def _quiet(_line: str) -> None:
+    pass
+
+
+def _run_in_worker(job: Job, progress: bool) -> dict:
+    return run_job(job, say=_print_line if progress else _quiet)
+
+
+def run_many(jobs: list[Job], *, workers: int = 1, progress: bool = True) -> list[dict]:
+    """Run many jobs, ``workers`` at a time in separate processes; results in job order.
+
+    With ``progress`` each finished step prints one line (business, notebook, status, seconds).
+    """
+    say = _print_line if progress else _quiet
     if workers <= 1 or len(jobs) == 1:
         return [run_job(job, say) for job in jobs]
     import multiprocessing
@@ -188,7 +200,7 @@ def run_many(jobs: list[Job], *, workers: int = 1, say: Callable[[str], None] = 
     results: dict[int, dict] = {}
     ctx = multiprocessing.get_context("spawn")  # a clean interpreter per worker, no forked state
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(_run_in_worker, job, progress): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]
             try:
