@@ -33,11 +33,10 @@ VERDICTS = ("within normal variation", "realistic", "ambitious", "never achieved
 # ---- the catalogue ---------------------------------------------------------------------------
 @cache
 def _catalogue() -> dict:
-    import yaml
-
+    from helpers.io import read_yaml
     from helpers.plan import KIT_ROOT
 
-    return yaml.safe_load((KIT_ROOT / "templates" / "kpis.yaml").read_text(encoding="utf-8"))
+    return read_yaml(KIT_ROOT / "templates" / "kpis.yaml")
 
 
 def kpi_catalogue() -> dict:

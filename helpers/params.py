@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from helpers import schemas
+from helpers import io, schemas
 from helpers.errors import ConfigError, UnknownNameError, closest
 
 BUSINESS_FILE = "business.yaml"
@@ -158,7 +158,7 @@ def read_business_yaml(business_dir: Path) -> dict:
             f"`workbook new {Path(business_dir).name}` or copy templates/business.yaml."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        raw = io.read_yaml(path) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers import io
+
 DAY = np.timedelta64(1, "D")
 SECONDS_PER_DAY = 86_400
 # Mid-month anchors (day of year, 0-based) for the yearly seasonality curve.
@@ -274,8 +276,9 @@ def write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
     frame = pd.DataFrame(
         {k: pd.Series(np.asarray(v, dtype=object), dtype=object) for k, v in columns.items()}
     )
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
-    return path
+    return io.write_atomic(
+        path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    )
 
 
 def write_parquet(
@@ -301,9 +304,8 @@ def write_parquet(
             arr = pa.array(values)
         arrays.append(arr)
         names.append(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_arrays(arrays, names=names), path, compression="zstd")
-    return path
+    table = pa.Table.from_arrays(arrays, names=names)
+    return io.write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def plain(obj):
@@ -325,14 +327,9 @@ def plain(obj):
 
 def write_json(path: Path, obj) -> Path:
     """Write JSON with one-space indentation and a final newline (stable key order as given)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(plain(obj), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(plain(obj), indent=1, ensure_ascii=False) + "\n")
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write UTF-8 text with ``\\n`` line ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    return path
+    """Write UTF-8 text with ``\\n`` line ends, atomically."""
+    return io.write_atomic(path, lambda tmp: tmp.write_bytes(text.encode("utf-8")))
