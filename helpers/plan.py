@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import io, schemas
-from helpers.errors import ConfigError, DataError, MissingDataError
+from helpers.errors import ConfigError, MissingDataError
 from helpers.params import BUSINESS_FILE, Settings, load_settings
 from helpers.tables import Note, coerce_table
 
@@ -272,4 +272,4 @@ def open_plan(business: str | Path, campaign: str | None = None,
                 campaign=campaign or None)
 
 
-__all__ = ["Plan", "open_plan", "resolve_business", "mask_pii", "DataError"]
+__all__ = ["Plan", "open_plan", "resolve_business", "mask_pii", "money"]
