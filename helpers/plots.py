@@ -42,10 +42,11 @@ def money_axis(ax, currency: str, *, axis: str = "y"):
     symbol = SYMBOLS.get(currency, "")
 
     def fmt(v, _pos):
+        sign, v = ("-" if v < 0 else ""), abs(v)
         for div, suffix in ((1e6, "M"), (1e3, "k")):
-            if abs(v) >= div:
-                return f"{symbol}{v / div:,.1f}{suffix}".replace(".0" + suffix, suffix)
-        return f"{symbol}{v:,.0f}"
+            if v >= div:
+                return f"{sign}{symbol}{v / div:,.1f}{suffix}".replace(".0" + suffix, suffix)
+        return f"{sign}{symbol}{v:,.0f}"
 
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
     return ax
