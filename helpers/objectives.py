@@ -26,8 +26,11 @@ from helpers.kpis import (
     kpi_status,
     window_values,
 )
+from helpers.plan import format_value
 
 SMART = ("specific", "measurable", "achievable", "relevant", "time_bound")
+
+
 # ---- SMART targets ---------------------------------------------------------------------------
 def _smart(row: dict, obj, spec: dict | None) -> dict:
     months, verdict = row["months_to_deadline"], row["verdict"]
@@ -162,11 +165,7 @@ def trajectory_data(plan, target) -> pd.DataFrame:
 
 
 def _fmt(plan, value: float, unit: str) -> str:
-    if pd.isna(value):
-        return "n/a"
-    if unit == "money":
-        return plan.money(value, decimals=2 if abs(value) < 100 else 0)
-    return f"{value:.1%}" if unit == "rate" else f"{value:,.0f}"
+    return "n/a" if pd.isna(value) else format_value(value, unit or "count", plan.currency)
 
 
 def trajectory_title(plan, target) -> str:
@@ -180,13 +179,9 @@ def trajectory_title(plan, target) -> str:
 
 def plot_trajectory(plan, target, *, ax=None):
     """Chart the 12-month history, baseline, path to the target and band of past growth."""
-    import matplotlib.pyplot as plt
-
     from helpers import plots
 
-    if ax is None:
-        plots.apply_theme()
-        _, ax = plt.subplots()
+    ax = plots.axes(ax)
     data, unit = trajectory_data(plan, target), target["unit"]
     ax.plot(data.index, data["history"], color=plots.ACCENT, lw=2, marker="o", ms=3,
             label="12 months to each date")
@@ -375,8 +370,7 @@ def step_summary(plan, base: pd.DataFrame, targets: pd.DataFrame) -> dict:
     for _, r in targets[targets["status"] == "ok"].iterrows():
         headline.update({f"{r['kpi']}_baseline": r["baseline"], f"{r['kpi']}_target": r["target"],
                          f"{r['kpi']}_verdict": r["verdict"]})
-        unit = {"rate": "percent"}.get(r["unit"], r["unit"])
-        units.update({f"{r['kpi']}_baseline": unit, f"{r['kpi']}_target": unit})
+        units.update({f"{r['kpi']}_baseline": r["unit"], f"{r['kpi']}_target": r["unit"]})
     summary = what_this_means_targets(plan, targets).splitlines()
     warnings = [n for n, m in zip(base["note"], base["months_of_history"], strict=True) if n and m]
     warnings += [f"{_label(r)}: {r['reason']}" for _, r in targets.iterrows() if r["reason"]]

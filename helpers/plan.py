@@ -38,6 +38,23 @@ def money(value: float, currency: str, *, decimals: int = 0) -> str:
     return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
 
 
+def format_value(value, unit: str | None = None, currency: str = "USD") -> str:
+    """A value for people by its unit: '$509,499', '$43.98', '52.7%', '2,908', '0.83', or the
+    text as is. ``unit`` is "money", "percent" (or "rate", as the KPI catalogue says), "count" or
+    "number"."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if unit == "money":
+        return money(value, currency, decimals=2 if abs(value) < 100 else 0)
+    if unit in ("percent", "rate"):
+        return f"{value:.1%}"
+    if unit == "count" or isinstance(value, int):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
 def resolve_business(business: str | Path) -> Path:
     """The folder of a business: a path (absolute, or relative to the current folder or the kit),
     or the name of a sample business."""
@@ -272,4 +289,4 @@ def open_plan(business: str | Path, campaign: str | None = None,
                 campaign=campaign or None)
 
 
-__all__ = ["Plan", "open_plan", "resolve_business", "mask_pii", "money"]
+__all__ = ["Plan", "open_plan", "resolve_business", "mask_pii", "money", "format_value"]

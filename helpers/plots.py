@@ -28,10 +28,11 @@ def apply_theme() -> None:
                          "axes.spines.right": False, "figure.dpi": 100})
 
 
-def _ax(ax):
+def axes(ax=None, *, figsize: tuple[float, float] | None = None):
+    """``ax`` itself, or a new themed Axes when it is None (every plot function starts here)."""
     if ax is None:
         apply_theme()
-        _, ax = plt.subplots()
+        _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
@@ -60,7 +61,7 @@ def percent_axis(ax, *, axis: str = "y", xmax: float = 1.0):
 def bar(data, *, x: str, y: str, title: str, xlabel: str = "", ylabel: str = "",
         highlight=None, horizontal: bool = False, ax=None):
     """Bars of ``y`` by ``x``; ``highlight`` (one x value) in the accent colour, others muted."""
-    ax = _ax(ax)
+    ax = axes(ax)
     colors = [ACCENT if highlight is None or v == highlight else MUTED for v in data[x]]
     if horizontal:
         ax.barh(data[x].astype(str), data[y], color=colors)
@@ -74,7 +75,7 @@ def bar(data, *, x: str, y: str, title: str, xlabel: str = "", ylabel: str = "",
 def line(data, *, x: str, y: str | list[str], title: str, xlabel: str = "", ylabel: str = "",
          ax=None):
     """One line per column in ``y`` against ``x`` (usually a date)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     for i, col in enumerate([y] if isinstance(y, str) else y):
         ax.plot(data[x], data[col], label=col.replace("_", " "), color=PALETTE[i % len(PALETTE)])
     if not isinstance(y, str):
@@ -88,7 +89,7 @@ def heatmap(matrix, *, title: str, xlabel: str = "", ylabel: str = "", fmt: str 
     """A labelled heatmap of a DataFrame (rows by columns), annotated when small enough."""
     import seaborn as sns
 
-    ax = _ax(ax)
+    ax = axes(ax)
     annotate = matrix.size <= 300
     sns.heatmap(matrix, ax=ax, cmap=cmap, annot=annotate, fmt=fmt, cbar=not annotate,
                 linewidths=0.5, annot_kws={"size": 8})

@@ -11,26 +11,9 @@ import datetime as dt
 from pathlib import Path
 
 from helpers import io
-from helpers.plan import KIT_ROOT
+from helpers.plan import KIT_ROOT, format_value
 
 TEMPLATE = "report.html.j2"
-
-
-def format_value(value, unit: str | None = None, currency: str = "USD") -> str:
-    """A headline value for people: '$509,499', '52.7%', '2,908', '0.83', or the text as is."""
-    from helpers.plan import money
-
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if unit == "money":
-        return money(value, currency)
-    if unit == "percent":
-        return f"{value:.1%}"
-    if unit == "count" or isinstance(value, int):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def step_records(run_dir: Path) -> list[dict]:

@@ -9,7 +9,6 @@ gets exactly one.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -153,9 +152,7 @@ def _rfm_reading(n: dict, as_of, currency: str) -> str:
 
 def plot_segments(finding: Finding, *, ax=None):
     """Each segment's share of customers (grey) against its share of net revenue (blue)."""
-    if ax is None:
-        plots.apply_theme()
-        _, ax = plt.subplots(figsize=(9, 5))
+    ax = plots.axes(ax, figsize=(9, 5))
     data, y = finding.data, np.arange(len(finding.data))
     ax.barh(y - 0.2, data.customer_share, 0.4, color=plots.MUTED, label="share of customers")
     ax.barh(y + 0.2, data.revenue_share, 0.4, color=plots.ACCENT, label="share of net revenue")
