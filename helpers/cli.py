@@ -68,6 +68,7 @@ def cmd_new(args) -> int:
 
 def cmd_check(args) -> int:
     from helpers.plan import open_plan
+    from helpers.schemas import TABLES
 
     errors = 0
     for business in args.business:
@@ -92,17 +93,11 @@ def cmd_check(args) -> int:
             except WorkbookError as exc:
                 errors += 1
                 print(f"  ✗ {table:<16} {exc}")
-        absent = [t for t in _all_tables() if t not in plan.declared()]
+        absent = [t for t in TABLES if t not in plan.declared()]
         if absent:
             print(f"  Not provided (optional): {', '.join(absent)}")
     print("All sources readable." if not errors else f"{errors} problem(s) to fix (see ✗ above).")
     return 1 if errors else 0
-
-
-def _all_tables():
-    from helpers.schemas import TABLES
-
-    return list(TABLES)
 
 
 def cmd_sample(args) -> int:

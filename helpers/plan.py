@@ -12,6 +12,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,11 @@ class Plan:
     def currency(self) -> str:
         return self.settings.business.currency
 
-    @property
+    @cached_property
     def as_of(self) -> pd.Timestamp:
-        """'Today' for the analysis: business.as_of, else the latest order or event date."""
+        """'Today' for the analysis: business.as_of, else the latest order or event date.
+
+        Worked out once: it loads every declared table, so nothing later can change it."""
         if self.settings.business.as_of:
             return pd.Timestamp(self.settings.business.as_of)
         latest = []
