@@ -288,9 +288,19 @@ def pandera_schema(table: str):
     return pa.DataFrameSchema(columns, strict=False, name=table)
 
 
-def data_dictionary(table: str | None = None):
-    """The canonical columns as a table (table, column, kind, required, what the table is for)."""
+def data_dictionary(table: str | None = None, *, by_table: bool = False):
+    """The canonical columns as a table (table, column, kind, required, what the table is for).
+
+    With ``by_table``, one row per table: its columns, the required ones and its purpose.
+    """
     import pandas as pd
+
+    if by_table:
+        return pd.DataFrame(
+            [{"table": s.name, "columns": ", ".join(s.columns), "required": ", ".join(s.required),
+              "what the table is for": s.purpose}
+             for s in TABLES.values() if table in (None, s.name)]
+        ).set_index("table")
 
     rows = [
         {"table": s.name, "column": col, "kind": kind, "required": col in s.required,

@@ -87,3 +87,12 @@ def test_blank_csv_templates_match_the_canonical_columns():
     for name, spec in TABLES.items():
         header = (ROOT / "templates" / "data" / f"{name}.csv").read_text().strip().split(",")
         assert header == list(spec.columns), name
+
+
+def test_data_dictionary_by_table_lists_every_table_with_its_required_columns():
+    from helpers.schemas import data_dictionary
+
+    by_table = data_dictionary(by_table=True)
+    assert list(by_table.index) == list(TABLES)
+    assert by_table.loc["orders", "required"] == "order_id, order_date, revenue"
+    assert by_table.loc["orders", "columns"].startswith("order_id, customer_id, order_date")
