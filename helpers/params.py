@@ -74,7 +74,8 @@ class Settings(_Strict):
     budget: Budget = Budget()
     channels: list[str] = []
     tools_in_use: list[str] = []
-    data: dict[str, DataSource] = {}
+    use_cases: list[str] = []
+    data: dict[str, DataSource | list[DataSource]] = {}
     campaigns: dict[str, dict[str, Any]] = {}
 
     @field_validator("data")

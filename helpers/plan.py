@@ -21,7 +21,7 @@ import pandas as pd
 from helpers import io, schemas
 from helpers.errors import ConfigError, MissingDataError
 from helpers.params import BUSINESS_FILE, Settings, load_settings
-from helpers.tables import Note, coerce_table
+from helpers.tables import Note, coerce_table, combine_sources
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = KIT_ROOT / "sample_data"
@@ -99,6 +99,7 @@ class Plan:
     notes: list[Note] = field(default_factory=list)
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _missing: dict[str, str] = field(default_factory=dict, repr=False)
+    _exports: dict[tuple, Any] = field(default_factory=dict, repr=False)
     _saved: list[str] = field(default_factory=list, repr=False)
     _figures: list[str] = field(default_factory=list, repr=False)
     _started: float = field(default_factory=time.perf_counter, repr=False)
@@ -136,6 +137,10 @@ class Plan:
         """Tables named under `data:` in business.yaml, in canonical order."""
         return [t for t in schemas.TABLES if t in self.settings.data]
 
+    def _sources(self, table: str) -> list:
+        source = self.settings.data[table]
+        return source if isinstance(source, list) else [source]
+
     def _load(self, table: str) -> None:
         if table in self._tables or table in self._missing:
             return
@@ -145,35 +150,56 @@ class Plan:
                 f"`data:` in {self.business_dir / BUSINESS_FILE} ({schemas.TABLES[table].purpose})."
             )
             return
-        source = self.settings.data[table]
-        label = source.path or source.url
-        try:
-            raw = self._read(table)
-            if source.mapping:
-                raw = raw.rename(columns=source.mapping)
-            frame, notes = coerce_table(raw, table, source=str(label),
-                                        locale=self.settings.business.locale,
-                                        timezone=self.settings.business.timezone)
-        except MissingDataError as exc:
-            self._missing[table] = str(exc)
+        parts, notes, empty = [], [], []
+        for source in self._sources(table):
+            label = str(source.path or source.url)
+            try:
+                raw = self._read(table, source)
+                if source.mapping:
+                    raw = raw.rename(columns=source.mapping)
+                frame, found = coerce_table(raw, table, source=label,
+                                            locale=self.settings.business.locale,
+                                            timezone=self.settings.business.timezone)
+            except MissingDataError as exc:
+                empty.append(str(exc))
+                continue
+            parts.append(frame)
+            notes.extend(found)
+        if not parts:
+            self._missing[table] = " ".join(empty)
             return
+        frame, merged = combine_sources(parts, table)
         self._tables[table] = frame
-        self.notes.extend(notes)
+        self.notes.extend(notes + merged)
 
-    def _read(self, table: str) -> pd.DataFrame:
-        source = self.settings.data[table]
-        if source.format:
-            raise ConfigError(
-                f"{self.business_dir / BUSINESS_FILE}: data.{table} has `format: {source.format}`, "
-                "but platform export formats are not available in this version of the workbook. "
-                "Remove `format:` and map the columns with `mapping:` instead."
-            )
+    def _read(self, table: str, source) -> pd.DataFrame:
         if source.url:
             url = source.url
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
                 url = f"sqlite:///{(self.business_dir / url[len('sqlite:///'):]).resolve()}"
             return io.read_sql(url, source.query)
-        return io.read_source(self.business_dir / source.path, sheet=source.sheet)
+        from helpers import connectors
+
+        path = self.business_dir / source.path
+        fmt = source.format
+        if fmt is None and not source.mapping and source.sheet is None:
+            fmt = connectors.detect_format(path)
+        if not fmt:
+            return io.read_source(path, sheet=source.sheet)
+        key = (str(path), fmt)
+        if key not in self._exports:
+            export = connectors.read_export(path, fmt, currency=self.currency,
+                                            timezone=self.settings.business.timezone)
+            self._exports[key] = export
+            self.notes.extend(export.notes)
+        export = self._exports[key]
+        if table not in export.tables:
+            raise ConfigError(
+                f"{self.business_dir / BUSINESS_FILE}: data.{table} points to {source.path}, a "
+                f"`{fmt}` export, which holds {', '.join(export.tables) or 'no table'}, not {table}."
+                f" Point data.{table} to a file that holds it, or remove it."
+            )
+        return export.tables[table].copy()
 
     def has(self, table: str) -> bool:
         """Whether the business has this table with at least one usable row."""
@@ -195,6 +221,11 @@ class Plan:
         if not self.has(table):
             raise MissingDataError(self._missing[table])
         return self._tables[table].copy()
+
+    def prepared(self, table: str) -> pd.DataFrame:
+        """The cleaned table of step 04 (prepared/<table>.parquet in the run folder), prepared
+        on first use when step 04 has not run yet."""
+        return self.table(table)
 
     def preview(self, table: str, n: int = 5) -> pd.DataFrame:
         """The first rows of a table with personal data masked, for showing on screen."""

@@ -124,6 +124,22 @@ TABLES: dict[str, TableSpec] = {
             (1, 5, 7, 8, 11),
         ),
         TableSpec(
+            "web_traffic",
+            None,
+            {
+                "date": DATE,
+                "channel_group": CATEGORY,
+                "sessions": NUMBER,
+                "engaged_sessions": NUMBER,
+                "conversions": NUMBER,
+                "revenue": MONEY,
+            },
+            ("date", "sessions"),
+            "date",
+            "website visits counted by day and traffic source (e.g. a GA4 traffic report)",
+            (2, 5, 11),
+        ),
+        TableSpec(
             "campaigns",
             "campaign_id",
             {

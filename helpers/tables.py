@@ -47,6 +47,26 @@ def day_first(locale: str) -> bool:
     return locale not in ("en_US", "en_PH", "es_US")
 
 
+def normalise_email(values: pd.Series) -> pd.Series:
+    """E-mail addresses trimmed and lower-cased (blank or not an address -> missing).
+
+    The one normalisation used everywhere: identity resolution, de-duplication and the SHA-256
+    hashes that ad platforms match on (they ask for trimmed, lower-case addresses)."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.where(text.str.contains(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", regex=True, na=False))
+
+
+def email_key(values: pd.Series) -> pd.Series:
+    """A stable customer id made from the normalised e-mail ('E' + 12 hex digits of its SHA-256),
+    for exports that name customers only by e-mail (Shopify orders, Mailchimp audiences), so one
+    person gets the same id in every source. Missing where there is no valid address."""
+    import hashlib
+
+    norm = normalise_email(values)
+    return norm.map(lambda e: None if pd.isna(e) else
+                    "E" + hashlib.sha256(e.encode()).hexdigest()[:12]).astype("object")
+
+
 def _blank(values: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values.isna()  # typed columns (Parquet, SQL) have no "n/a" strings
@@ -325,3 +345,33 @@ def coerce_table(
     _table_rules(frame, spec, source, notes)
     validate(frame, table, source)
     return frame.reset_index(drop=True), notes
+
+
+def combine_sources(parts: list[pd.DataFrame], table: str) -> tuple[pd.DataFrame, list[Note]]:
+    """One table from several coerced sources (Meta and Google Ads spend; customers from a shop
+    and from an e-mail list).
+
+    Rows are stacked. In a table with a key, rows of different sources with the same key are one
+    record: each column takes the first filled value in the order the sources are declared, except
+    consent, where a "no" in any source wins (someone who unsubscribed in Mailchimp has not agreed
+    to e-mail, whatever the shop says)."""
+    if len(parts) == 1:
+        return parts[0], []
+    spec = schemas.spec(table)
+    frame = pd.concat(parts, ignore_index=True)
+    if not spec.key or spec.key not in frame.columns:
+        return frame, []
+    repeated = frame[spec.key].duplicated(keep=False) & frame[spec.key].notna()
+    if not repeated.any():
+        return frame, []
+    groups = frame.groupby(spec.key, sort=False, dropna=False)
+    merged = groups.first()
+    for col in ("consent_email", "consent_ads"):
+        if col in frame.columns:
+            said_no = frame[col].eq(False).groupby(frame[spec.key], sort=False).any()
+            merged.loc[said_no[said_no].index, col] = False
+    merged = merged.reset_index()[frame.columns]
+    n = int(frame.loc[repeated, spec.key].nunique())
+    return merged, [Note(table, "several sources", spec.key, "coerced", n,
+                         f"{n} {spec.key} value(s) appear in more than one source and were merged "
+                         "into one record each (consent: a 'no' in any source wins).")]

@@ -74,7 +74,7 @@ def test_inventory_says_what_an_absent_table_would_enable(small_plan):
     leads = inv.loc["leads"]
     assert leads.declared and not leads.available and "does not exist" in leads.note
     reading = explore.inventory_reading(explore.inventory(small_plan))
-    assert reading.startswith("You have 2 of the 12 tables")
+    assert reading.startswith("You have 2 of the 13 tables")
 
 
 def test_quality_notes_count_what_the_loader_changed(small_plan):
