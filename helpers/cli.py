@@ -58,8 +58,10 @@ def cmd_new(args) -> int:
     io.write_text(target / "business.yaml", text)
     from helpers.params import load_settings
 
-    for table, source in load_settings(target).data.items():
-        shutil.copyfile(TEMPLATES / "data" / f"{table}.csv", target / source.path)
+    for table, sources in load_settings(target).data.items():
+        for source in sources if isinstance(sources, list) else [sources]:
+            if source.path and not source.format:
+                shutil.copyfile(TEMPLATES / "data" / f"{table}.csv", target / source.path)
     print(f"Created {target}: business.yaml and blank CSVs in {target / 'data'} "
           f"(column headers only).\nNext: fill in business.yaml, paste your data into the CSVs "
           f"(or point `data:` at your own exports), then run `workbook check {target}`.")

@@ -96,8 +96,8 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
         if isinstance(part, int) or current is None:
             continue
         field = current.model_fields.get(part)
-        if field is None:
-            return None
+        if field is None:  # a key of a dict of models (a table name under `data:`)
+            continue
         ann = field.annotation
         args = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
         current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
@@ -108,10 +108,26 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return current
 
 
-def _explain(exc: ValidationError, source: str) -> ConfigError:
-    lines = []
+def _branch_errors(exc: ValidationError, raw: dict) -> list[dict]:
+    """The errors of the branch the user meant: a `data:` entry may be one source or a list of
+    sources, and pydantic reports a failure under both readings; keep the one matching the input."""
+    kept = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
+        loc = err["loc"]
+        if len(loc) > 2 and loc[0] == "data":
+            is_list = isinstance((raw.get("data") or {}).get(loc[1]), list)
+            says_list = isinstance(loc[2], str) and loc[2].startswith("list[")
+            if is_list != says_list:
+                continue
+        kept.append(err)
+    return kept
+
+
+def _explain(exc: ValidationError, source: str, raw: dict | None = None) -> ConfigError:
+    lines = []
+    for err in _branch_errors(exc, raw or {}):
+        loc = tuple(p for p in err["loc"]
+                    if not (isinstance(p, str) and (p.startswith(("function", "list[")))))
         key = ".".join(str(p) for p in loc)
         if err["type"] == "extra_forbidden":
             holder = _model_at(Settings, loc)
@@ -194,6 +210,6 @@ def load_settings(
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise _explain(exc, source) from None
+        raise _explain(exc, source, raw) from None
     except UnknownNameError as exc:
         raise UnknownNameError(f"{source}: {exc}") from None

@@ -126,3 +126,29 @@ def test_update_yaml_keeps_the_comment_that_follows_the_replaced_block(tmp_path)
     io.update_yaml(path, "objectives", [])
     assert "# What you spend each month.\nbudget:" in path.read_text()
     assert io.read_yaml(path) == {"objectives": [], "budget": {"monthly": 100}}
+
+
+def test_sources_of_one_table_merge_by_key_and_a_no_to_consent_wins():
+    from helpers.tables import combine_sources
+
+    shop = pd.DataFrame({"customer_id": ["E1", "E2"], "email": ["a@x.com", "b@x.com"],
+                         "region": [None, "BC"],
+                         "consent_email": pd.array([True, True], dtype="boolean")})
+    mailing = pd.DataFrame({"customer_id": ["E1", "E3"], "email": ["a@x.com", "c@x.com"],
+                            "region": ["ON", "AB"],
+                            "consent_email": pd.array([False, True], dtype="boolean")})
+    merged, notes = combine_sources([shop, mailing], "customers")
+    merged = merged.set_index("customer_id")
+    assert sorted(merged.index) == ["E1", "E2", "E3"]
+    assert merged.loc["E1", "region"] == "ON"           # first filled value
+    assert not merged.loc["E1", "consent_email"]        # the mailing list's "no" wins
+    assert notes[0].count == 1 and "appear in more than one source" in notes[0].message
+
+
+def test_sources_without_a_key_are_stacked():
+    from helpers.tables import combine_sources
+
+    meta = pd.DataFrame({"channel": ["paid_social"], "spend": [10.0]})
+    google = pd.DataFrame({"channel": ["paid_search", "paid_search"], "spend": [5.0, 7.5]})
+    frame, notes = combine_sources([meta, google], "marketing_spend")
+    assert frame["spend"].sum() == 22.5 and len(frame) == 3 and notes == []

@@ -67,3 +67,32 @@ def test_data_shorthand_and_source_without_location(tmp_path):
     (folder / "business.yaml").write_text(text.replace("orders: o.csv", "orders: {format: x}"))
     with pytest.raises(ConfigError, match=r"'data\.orders': give either `path:`"):
         load_settings(folder)
+
+
+def _data_yaml(folder, block: str):
+    text = (folder / "business.yaml").read_text().replace("data:\n", "data:\n" + block)
+    (folder / "business.yaml").write_text(text)
+
+
+def test_a_table_may_list_several_sources(tmp_path):
+    folder = write_business(tmp_path / "s", data={})
+    _data_yaml(folder, "  marketing_spend:\n    - {path: meta.csv, format: meta_ads}\n"
+                       "    - google.csv\n")
+    sources = load_settings(folder).data["marketing_spend"]
+    assert [(s.path, s.format) for s in sources] == [("meta.csv", "meta_ads"), ("google.csv", None)]
+
+
+@pytest.mark.parametrize("block, key", [
+    ("  orders: {path: o.csv, fomat: shopify_orders}\n", "data.orders.fomat"),
+    ("  marketing_spend:\n    - {path: a.csv}\n    - {path: b.csv, fomat: x}\n",
+     "data.marketing_spend.1.fomat"),
+])
+def test_a_misspelt_source_key_is_named_with_the_valid_ones(tmp_path, block, key):
+    folder = write_business(tmp_path / "s", data={})
+    _data_yaml(folder, block)
+    with pytest.raises(ConfigError) as info:
+        load_settings(folder)
+    message = str(info.value)
+    assert f"unknown key '{key}'. Did you mean 'format'?" in message
+    assert "Valid keys there: format, mapping, path, query, sheet, url." in message
+    assert "list[" not in message and "valid dictionary" not in message
