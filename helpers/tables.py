@@ -63,8 +63,8 @@ def email_key(values: pd.Series) -> pd.Series:
     import hashlib
 
     norm = normalise_email(values)
-    return norm.map(lambda e: None if pd.isna(e) else
-                    "E" + hashlib.sha256(e.encode()).hexdigest()[:12]).astype("object")
+    keys = {e: "E" + hashlib.sha256(e.encode()).hexdigest()[:12] for e in norm.dropna().unique()}
+    return norm.map(keys).astype("object")
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -353,7 +353,7 @@ def combine_sources(parts: list[pd.DataFrame], table: str) -> tuple[pd.DataFrame
 
     Rows are stacked. In a table with a key, rows of different sources with the same key are one
     record: each column takes the first filled value in the order the sources are declared, except
-    consent, where a "no" in any source wins (someone who unsubscribed in Mailchimp has not agreed
+    dates (the earliest, e.g. signup) and consent, where a "no" in any source wins (someone who unsubscribed in Mailchimp has not agreed
     to e-mail, whatever the shop says)."""
     if len(parts) == 1:
         return parts[0], []
@@ -366,6 +366,9 @@ def combine_sources(parts: list[pd.DataFrame], table: str) -> tuple[pd.DataFrame
         return frame, []
     groups = frame.groupby(spec.key, sort=False, dropna=False)
     merged = groups.first()
+    for col in spec.date_columns:  # a person signed up when any source first saw them
+        if col in frame.columns:
+            merged[col] = groups[col].min()
     for col in ("consent_email", "consent_ads"):
         if col in frame.columns:
             said_no = frame[col].eq(False).groupby(frame[spec.key], sort=False).any()
