@@ -1,9 +1,10 @@
 """Seeded generators of the sample businesses, with the ground truth planted in them.
 
-``generate(name, out_dir)`` writes a complete business folder: ``business.yaml``, ``data/`` (one
-file per canonical table) and ``truth.json``, which records every planted effect (parameters, ids
-involved, and what a correct analysis should find). The same name, scale and seed always give
-byte-identical files.
+``generate(name, out_dir)`` writes a complete business folder: ``business.yaml``, the data files
+and ``truth.json``, which records every planted effect (parameters, ids involved, and what a
+correct analysis should find). harbor_coffee and bloom_yoga write ``data/`` (one file per canonical
+table); summit_outdoor writes ``exports/`` (native platform exports: Shopify, Mailchimp, Meta Ads,
+Google Ads, GA4). The same name, scale and seed always give byte-identical files.
 
 >>> from helpers.samples import generate
 >>> generate("harbor_coffee", "/tmp/harbor")          # doctest: +SKIP
@@ -15,7 +16,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-SAMPLES = ("harbor_coffee", "bloom_yoga")
+SAMPLES = ("harbor_coffee", "bloom_yoga", "summit_outdoor")
 
 
 def generate(name: str, out_dir: str | Path, *, scale: float = 1, seed: int | None = None) -> Path:

@@ -55,6 +55,26 @@ def _objective(obj: dict) -> str:
     return "\n".join(lines)
 
 
+def _source(entry: str | dict) -> str:
+    """One data source as a YAML flow mapping: ``{path: ..., format: ...}``."""
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    return "{" + ", ".join(f"{k}: {v}" for k, v in entry.items()) + "}"
+
+
+def _data_lines(data: dict) -> str:
+    """The ``data:`` entries: one line per table, or a list of sources under the table."""
+    width = max(len(t) for t in data) + 1
+    lines = []
+    for table, entry in data.items():
+        if isinstance(entry, list):
+            lines.append(f"  {table}:")
+            lines.extend(f"    - {_source(e)}" for e in entry)
+        else:
+            lines.append(f"  {(table + ':'):<{width}} {_source(entry)}")
+    return "\n".join(lines) + "\n"
+
+
 def render(
     *,
     sample: str,
@@ -65,7 +85,7 @@ def render(
     by_channel: dict[str, float],
     channels: list[str],
     tools: list[str],
-    data: dict[str, str],
+    data: dict[str, str | dict | list[dict]],
     campaigns: str = "",
 ) -> str:
     """The text of business.yaml.
@@ -75,11 +95,11 @@ def render(
     business : dict
         ``name, industry, currency, timezone, locale, as_of``.
     data : dict
-        Canonical table name -> path relative to the business folder (the files written).
+        Canonical table name -> its source: a path relative to the business folder, a mapping
+        (``{"path": ..., "format": ...}``), or a list of such mappings (several sources).
     campaigns : str
         The YAML lines of the named campaign overlays (indented two spaces), or "" for none.
     """
-    width = max(len(t) for t in data) + 1
     return _TEMPLATE.format(
         about=about,
         sample=sample,
@@ -89,6 +109,6 @@ def render(
         by_channel="{" + ", ".join(f"{k}: {v:.0f}" for k, v in by_channel.items()) + "}",
         channels=", ".join(channels),
         tools=", ".join(tools),
-        data="\n".join(f"  {(t + ':'):<{width}} {{path: {p}}}" for t, p in data.items()) + "\n",
+        data=_data_lines(data),
         campaigns="\n" + campaigns.rstrip() if campaigns else " {}",
     )
