@@ -46,15 +46,66 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
+def _from_exports(folder: Path, target: Path) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """Copy the platform exports found in ``folder`` into ``target/exports`` (the originals are
+    left as they are): the `data:` entries they give by table, the tools they come from, and the
+    files that were not recognised."""
+    from helpers import io
+    from helpers.connectors import FORMATS, detect_format
+
+    data: dict[str, list[str]] = {}
+    tools, unknown = [], []
+    for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        fmt = detect_format(path) if path.name.lower().endswith(io.CSV_SUFFIXES) else None
+        if not fmt:
+            unknown.append(path.name)
+            continue
+        (target / "exports").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / "exports" / path.name)
+        for table in FORMATS[fmt].tables:
+            data.setdefault(table, []).append(f"{{path: exports/{path.name}, format: {fmt}}}")
+        # the tool names of business.yaml: shopify, mailchimp, google_ads, meta_ads, ga4, ...
+        tool = fmt if fmt in ("google_ads", "meta_ads") else fmt.split("_")[0]
+        tools += [] if tool in tools else [tool]
+    return data, tools, unknown
+
+
+def _data_block(data: dict[str, list[str]]) -> str:
+    from helpers.schemas import TABLES
+
+    lines = []
+    for table in (t for t in TABLES if t in data):
+        entries = data[table]
+        lines += ([f"  {table}: {entries[0]}"] if len(entries) == 1 else
+                  [f"  {table}:"] + [f"    - {e}" for e in entries])
+    return "\n".join(lines) + "\n"
+
+
 def cmd_new(args) -> int:
     from helpers import io
 
     target = Path(args.dir) / args.name
     if target.exists() and any(target.iterdir()):
         raise ConfigError(f"{target} already exists and is not empty; choose another name or --dir.")
-    (target / "data").mkdir(parents=True, exist_ok=True)
+    if args.exports and not Path(args.exports).is_dir():
+        raise ConfigError(f"--exports {args.exports}: not a folder. Give the folder where you saved "
+                          "the CSV files downloaded from Shopify, Mailchimp, Google Ads, Meta...")
     text = (TEMPLATES / "business.yaml").read_text(encoding="utf-8")
     text = text.replace("name: My Business ", f"name: {args.name.replace('_', ' ').title()} ", 1)
+    if args.exports:
+        data, tools, unknown = _from_exports(Path(args.exports), target)
+        head, _, rest = text.partition("\ndata:\n")
+        text = head + "\ndata:\n" + _data_block(data) + rest[rest.index("\n# Named"):]
+        text = text.replace("tools_in_use: []", f"tools_in_use: [{', '.join(tools)}]", 1)
+        io.write_text(target / "business.yaml", text)
+        print(f"Created {target}: business.yaml reading {sum(map(len, data.values()))} table "
+              f"source(s) from the exports copied to {target / 'exports'}.")
+        if unknown:
+            print(f"Not recognised as a platform export: {', '.join(unknown)}. Add them under "
+                  "`data:` with a `mapping:` to the canonical columns (see the data dictionary).")
+        print(f"Next: fill in business.yaml, then run `workbook check {target}`.")
+        return 0
+    (target / "data").mkdir(parents=True, exist_ok=True)
     io.write_text(target / "business.yaml", text)
     from helpers.params import load_settings
 
@@ -126,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="create a business folder from the templates")
     new.add_argument("name")
     new.add_argument("--dir", default=".", help="where to create it (default: here)")
+    new.add_argument("--exports", metavar="FOLDER",
+                     help="a folder of platform exports (Shopify, Mailchimp, Google Ads, Meta, GA4, "
+                          "HubSpot, Stripe, Square) to read; they are copied, never changed")
     new.set_defaults(func=cmd_new)
     check = sub.add_parser("check", help="read every data source and report problems")
     check.add_argument("business", nargs="+")

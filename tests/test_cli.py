@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 
 from helpers.cli import main
 from helpers.errors import ConfigError
+from helpers.params import load_settings
 from helpers.runner import parse_steps
 from tests.conftest import ROOT, write_business
 
@@ -25,6 +27,32 @@ def test_new_scaffolds_a_folder_that_check_reads(tmp_path, capsys):
     assert main(["check", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "orders" in out and "has column names but no rows" in out
+
+
+def test_new_from_a_folder_of_exports_declares_each_and_check_reads_them(tmp_path, capsys):
+    exports = tmp_path / "downloads"
+    shutil.copytree(ROOT / "sample_data" / "summit_outdoor" / "exports", exports)
+    (exports / "notes.txt").write_text("my own notes")
+    before = {p.name: p.read_bytes() for p in exports.iterdir()}
+    assert main(["new", "gear", "--dir", str(tmp_path), "--exports", str(exports)]) == 0
+    out = capsys.readouterr().out
+    assert "Not recognised as a platform export: notes.txt" in out
+    folder = tmp_path / "gear"
+    settings = load_settings(folder)
+    formats = {t: sorted(s.format for s in (v if isinstance(v, list) else [v]))
+               for t, v in settings.data.items()}
+    assert formats["customers"] == ["mailchimp_audience", "mailchimp_audience", "shopify_orders"]
+    assert formats["marketing_spend"] == ["google_ads", "meta_ads"]
+    assert formats["web_traffic"] == ["ga4_traffic"]
+    assert settings.tools_in_use == ["ga4", "google_ads", "mailchimp", "meta_ads", "shopify"]
+    assert {p.name: p.read_bytes() for p in exports.iterdir()} == before  # originals untouched
+    # The template says USD; the exports are in CAD, and check says how to fix it.
+    assert main(["check", str(folder)]) == 1
+    assert "set `currency: CAD` under `business:`" in capsys.readouterr().out
+    yaml_path = folder / "business.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("currency: USD", "currency: CAD"))
+    assert main(["check", str(folder)]) == 0
+    assert "6,315 rows" in capsys.readouterr().out  # orders, cancelled ones left out
 
 
 def test_new_refuses_to_overwrite(tmp_path, capsys):
