@@ -21,7 +21,7 @@ import pandas as pd
 from helpers import io, schemas
 from helpers.errors import ConfigError, MissingDataError
 from helpers.params import BUSINESS_FILE, Settings, load_settings
-from helpers.tables import Note, coerce_table, combine_sources
+from helpers.tables import Note, coerce_table, combine_sources, match_columns
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = KIT_ROOT / "sample_data"
@@ -102,6 +102,8 @@ class Plan:
     _exports: dict[tuple, Any] = field(default_factory=dict, repr=False)
     _saved: list[str] = field(default_factory=list, repr=False)
     _figures: list[str] = field(default_factory=list, repr=False)
+    _prepared: Any = field(default=None, repr=False)  # step 04's Prepared, made on first use
+    _raw: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # Plan.raw, read once
     _started: float = field(default_factory=time.perf_counter, repr=False)
 
     # ---- the business ------------------------------------------------------------------------
@@ -223,9 +225,81 @@ class Plan:
         return self._tables[table].copy()
 
     def prepared(self, table: str) -> pd.DataFrame:
-        """The cleaned table of step 04 (prepared/<table>.parquet in the run folder), prepared
-        on first use when step 04 has not run yet."""
-        return self.table(table)
+        """Step 04's cleaned table: prepared/<table>.parquet in the run folder if it exists, else
+        ``prepare.prepare_tables`` runs once for the plan (kept) and writes every prepared table
+        there. MissingDataError (``why_missing``'s sentence) for a table the business lacks."""
+        if not self.has(table):
+            raise MissingDataError(self._missing[table])
+        path = self.path(f"prepared/{table}.parquet")
+        if path.exists():
+            return pd.read_parquet(path)
+        from helpers import prepare
+
+        if self._prepared is None:
+            self._prepared = prepare.prepare_tables(self)
+            prepare.save_prepared(self, self._prepared)
+        return self._prepared.tables[table].copy()
+
+    def raw(self, table: str) -> pd.DataFrame:
+        """The table's sources as read (once per plan), before coercion, stacked: canonical column
+        names (after `mapping:` or the export's connector), values as in the file; for the
+        "before" of step 04's scorecard. `_source` names each row's file (or database); rows keep
+        their order in it, so row i of a CSV source is line i + 2."""
+        schemas.spec(table)
+        if table not in self.settings.data:
+            raise MissingDataError(self.why_missing(table))
+        if table in self._raw:
+            return self._raw[table].copy(deep=False)
+        parts, empty = [], []
+        for source in self._sources(table):
+            try:
+                frame = self._read(table, source)
+            except MissingDataError as exc:
+                empty.append(str(exc))
+                continue
+            if source.mapping:
+                frame = frame.rename(columns=source.mapping)
+            frame = match_columns(frame, table).reset_index(drop=True)
+            parts.append(frame.assign(_source=str(source.path or source.url)))
+        if not parts:
+            raise MissingDataError(" ".join(empty))
+        self._raw[table] = pd.concat(parts, ignore_index=True)
+        return self._raw[table].copy(deep=False)
+
+    def sources(self) -> pd.DataFrame:
+        """One row per declared source: table, file (its path, or the database URL without its
+        password), format (as declared, or detected: "shopify_orders (detected)", else csv /
+        excel / parquet / json / sql), rows_read (after an export's connector), rows_kept (minus
+        those the loader left out), notes (what the connector and loader changed or noticed)."""
+        from helpers import connectors
+
+        kinds = (("excel", io.EXCEL_SUFFIXES), ("parquet", ".parquet"), ("json", ".json"))
+        rows = []
+        for table in self.declared():
+            read = self.raw(table)["_source"].value_counts() if self.has(table) else {}
+            for source in self._sources(table):
+                label = str(source.path or source.url)
+                if source.url:
+                    from sqlalchemy.engine import make_url
+
+                    label_shown = make_url(source.url).render_as_string(hide_password=True)
+                    fmt = "sql"
+                else:
+                    label_shown, fmt = label, source.format
+                    if fmt is None and not source.mapping and source.sheet is None:
+                        found = connectors.detect_format(self.business_dir / source.path)
+                        fmt = f"{found} (detected)" if found else None
+                    fmt = fmt or next((kind for kind, ends in kinds
+                                       if label.lower().endswith(ends)), "csv")
+                notes = [n for n in self.notes if n.table == table and n.source in
+                         (label, str(self.business_dir / label), Path(label).name)]
+                n_read = int(read.get(label, 0))
+                dropped = sum(n.count for n in notes if n.kind == "dropped" and n.source == label)
+                rows.append({"table": table, "file": label_shown, "format": fmt,
+                             "rows_read": n_read, "rows_kept": max(n_read - dropped, 0),
+                             "notes": len(notes)})
+        return pd.DataFrame(rows, columns=["table", "file", "format", "rows_read", "rows_kept",
+                                           "notes"])
 
     def preview(self, table: str, n: int = 5) -> pd.DataFrame:
         """The first rows of a table with personal data masked, for showing on screen."""

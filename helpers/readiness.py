@@ -225,17 +225,10 @@ def _an(word: str) -> str:
     return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
-def _prepared(plan, table: str) -> pd.DataFrame:
-    try:
-        return plan.prepared(table)
-    except ImportError:  # step 04's helpers.prepare is not there yet: the coerced table
-        return plan.table(table)
-
-
 def _rows(plan, table: str, tables: dict) -> pd.DataFrame | None:
     """The table as of the analysis date, prepared by step 04; None when absent."""
     if table not in tables:
-        frame = _prepared(plan, table) if plan.has(table) else None
+        frame = plan.prepared(table) if plan.has(table) else None
         date = schemas.TABLES[table].date_column
         if frame is not None and date in frame:
             frame = frame[frame[date].isna() | (frame[date] < plan.as_of.normalize() + DAY)]

@@ -30,6 +30,9 @@ NOTEBOOK_DIR = KIT_ROOT / "notebooks"
 STEPS: list[tuple[int, str]] = [
     (1, "01_objectives"),
     (2, "02_data_collection_analysis"),
+    (3, "03_ai_tool_selection"),
+    (4, "04_data_preparation"),
+    (5, "05_campaign_strategy"),
 ]
 VERSIONED = ("helpers", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill", "pandera")
 
