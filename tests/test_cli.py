@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from helpers.cli import main
@@ -82,23 +83,44 @@ def _run(*args, cwd=ROOT):
                           capture_output=True, text=True, timeout=900)
 
 
-def test_run_two_sample_businesses_in_parallel(tmp_path):
+STEP_FILES = {1: ("objectives.json",), 2: ("insights.json", "segments.parquet"),
+              3: ("use_cases.json",), 4: ("data_quality.json", "prepared/orders.parquet"),
+              5: ("strategy.json",)}
+
+
+def test_run_three_sample_businesses_through_step_5_in_parallel(tmp_path):
     out = tmp_path / "runs"
-    result = _run("run", "sample_data/harbor_coffee", "sample_data/bloom_yoga",
-                  "--steps", "1-2", "--workers", "2", "--out", str(out))
+    names = ("harbor_coffee", "bloom_yoga", "summit_outdoor")
+    result = _run("run", *(f"sample_data/{n}" for n in names), "--steps", "1-5",
+                  "--workers", "2", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("harbor_coffee", "bloom_yoga"):
+    for name in names:
         run_dir = out / name / "default"
-        for artifact in ("notebooks/01_objectives.ipynb", "notebooks/02_data_collection_analysis.ipynb",
-                         "objectives.json", "insights.json", "segments.parquet", "steps/01.json",
-                         "steps/02.json", "run.json", "report.html"):
+        for step, files in STEP_FILES.items():
+            for artifact in (*files, f"steps/{step:02d}.json"):
+                assert (run_dir / artifact).exists(), f"{name}: {artifact}"
+        for artifact in ("notebooks/04_data_preparation.ipynb", "run.json", "report.html"):
             assert (run_dir / artifact).exists(), f"{name}: {artifact}"
         run = json.loads((run_dir / "run.json").read_text())
-        assert [s["status"] for s in run["steps"]] == ["ok", "ok"]
+        assert [s["status"] for s in run["steps"]] == ["ok"] * 5
         assert all(s["seconds"] > 0 for s in run["steps"])
         assert (run_dir / "logs" / "01_objectives.log").exists()  # kernel chatter kept off screen
         assert run["versions"]["pandas"] and run["ok"] is True
+        use_cases = json.loads((run_dir / "use_cases.json").read_text())
+        ranked = {r["id"]: r for r in use_cases["ranked"]}
+        assert use_cases["shortlist"] and all(ranked[i]["ready"] for i in use_cases["shortlist"])
+        strategy = json.loads((run_dir / "strategy.json").read_text())
+        assert strategy["kpi_tree"] and strategy["budget_plan"]
+        html = (run_dir / "report.html").read_text()
+        assert all(f'id="step-{n:02d}"' in html for n in STEP_FILES)
         _assert_no_personal_data(run_dir)
+    # summit_outdoor is made of exports only: its prepared tables come through the connectors.
+    summit = out / "summit_outdoor" / "default"
+    quality = json.loads((summit / "data_quality.json").read_text())
+    assert {s["table"] for s in quality["sources"]} >= {"orders", "customers", "marketing_spend",
+                                                         "web_traffic", "campaigns"}
+    spend = pd.read_parquet(summit / "prepared" / "marketing_spend.parquet")
+    assert set(spend["channel"]) >= {"paid_social", "paid_search"}
     assert "report:" in result.stdout
 
 
