@@ -279,6 +279,10 @@ def _why_changed(row, faults: dict) -> str:
             n := faults.get("duplicate_customers")):
         return (f"{n} customer record(s) were a second record of someone already on file (the "
                 "same e-mail apart from letter case or spaces); each person is now one record")
+    if (row.table, row.dimension) == ("customers", "uniqueness") and (
+            n := faults.get("merged_across_sources")):
+        return (f"{n:,} people appear in more than one of your sources (e.g. the shop and the "
+                "mailing list); each is now one record")
     return f"before, {row.before_detail}" if row.after > row.before else (
         f"now {row.after_detail}")
 
@@ -305,8 +309,11 @@ def step_summary(prepared, card: pd.DataFrame) -> dict:
                 "rows": sum(len(t) for t in prepared.tables.values()),
                 "quality_before": float(checked.before.mean()) if len(checked) else None,
                 "quality_after": float(checked.after.mean()) if len(checked) else None,
-                **{k: f.get(k, 0) for k in ("duplicate_customers", "relinked_orders",
-                                            "unparseable_dates", "refunds", "outliers")}}
+                **{k: f.get(k, 0) for k in ("duplicate_customers", "merged_across_sources",
+                                            "relinked_orders", "unparseable_dates")},
+                # refund rows (negative revenue) and orders an export marks as refunded
+                "refunds": f.get("refunds", 0) + f.get("refunded_orders", 0),
+                "outliers": f.get("outliers", 0)}
     units = {k: "percent" if k.startswith("quality") else "count" for k in headline}
     weak = checked[checked.after < 0.9]
     return {"status": "ok" if len(card) else "skipped", "units": units, "headline": headline,

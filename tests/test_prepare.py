@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from helpers import prepare as prep
+from helpers import quality
 from helpers.errors import MissingDataError
 from helpers.plan import SAMPLE_DIR, open_plan
 from tests.conftest import write_business
@@ -360,3 +361,8 @@ def test_summit_exports_come_through_connectors_and_people_are_joined_across_sou
         "consent_email_false"]
     steps = prepared.log.set_index("column").step
     assert steps["Cancelled at"] == "refunds" and steps["Day"] == "duplicates"
+    # The step's headline counts Shopify's refunded orders and the people found in two sources.
+    shopify = truth["shopify"]
+    headline = quality.step_summary(prepared, quality.scorecard(plan, prepared))["headline"]
+    assert headline["refunds"] == shopify["refunded_not_cancelled"] + shopify["partially_refunded"]
+    assert headline["merged_across_sources"] == truth["consent"]["in_both"]
