@@ -94,6 +94,32 @@ def steady_state_roas(daily_spend: float, decay: float, k: float, s: float, beta
 # --------------------------------------------------------------------------- calendars
 
 
+def channel_spend(campaigns: list[dict], n_days: int, channels) -> dict[str, np.ndarray]:
+    """Total daily spend per channel over all campaigns (each a dict with channel and spend)."""
+    out = {ch: np.zeros(n_days) for ch in channels}
+    for c in campaigns:
+        out[c["channel"]] = out[c["channel"]] + c["spend"]
+    return out
+
+
+def scaled_params(media: dict[str, dict], scale: float) -> dict[str, dict]:
+    """Planted response parameters at a scale (half-saturation and beta grow with the business)."""
+    return {
+        ch: {**p, "half_saturation": p["half_saturation"] * scale, "beta": p["beta"] * scale}
+        for ch, p in media.items()
+    }
+
+
+def contributions(spend: dict[str, np.ndarray], media: dict[str, dict], scale: float
+                  ) -> dict[str, np.ndarray]:
+    """Expected media-driven sales per channel and day: ``beta * Hill(adstock(spend))``."""
+    out = {}
+    for ch, p in scaled_params(media, scale).items():
+        ad = geometric_adstock(spend[ch], p["decay"])
+        out[ch] = p["beta"] * hill(ad, p["half_saturation"], p["shape"])
+    return out
+
+
 def day_range(start: str, end: str) -> np.ndarray:
     """All days from ``start`` to ``end`` inclusive, as ``datetime64[D]``."""
     return np.arange(np.datetime64(start), np.datetime64(end) + DAY, dtype="datetime64[D]")

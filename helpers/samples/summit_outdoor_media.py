@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.samples import _common
 from helpers.samples._common import geometric_adstock, hill, in_ranges, steady_state_roas, weekday
 
 # decay: share of adstock carried to the next day; K and beta in CAD (scale 1).
@@ -134,28 +135,18 @@ def meta_campaigns(rng: np.random.Generator, days: np.ndarray, scale: float) -> 
 
 
 def channel_spend(campaigns: list[dict], n_days: int) -> dict[str, np.ndarray]:
-    """Total daily spend per channel."""
-    out = {ch: np.zeros(n_days) for ch in MEDIA}
-    for c in campaigns:
-        out[c["channel"]] = out[c["channel"]] + c["spend"]
-    return out
+    """Total daily spend per channel over all campaigns."""
+    return _common.channel_spend(campaigns, n_days, MEDIA)
 
 
 def params(scale: float) -> dict[str, dict]:
-    """Response parameters at a scale (K and beta grow with the business)."""
-    return {
-        ch: {**p, "half_saturation": p["half_saturation"] * scale, "beta": p["beta"] * scale}
-        for ch, p in MEDIA.items()
-    }
+    """The planted response parameters at a given scale."""
+    return _common.scaled_params(MEDIA, scale)
 
 
 def contributions(spend: dict[str, np.ndarray], scale: float) -> dict[str, np.ndarray]:
-    """Expected media-driven sales per channel and day: ``beta * Hill(adstock(spend))``."""
-    out = {}
-    for ch, p in params(scale).items():
-        ad = geometric_adstock(spend[ch], p["decay"])
-        out[ch] = p["beta"] * hill(ad, p["half_saturation"], p["shape"])
-    return out
+    """Expected media revenue per channel and day: ``beta * Hill(adstock(spend))``."""
+    return _common.contributions(spend, MEDIA, scale)
 
 
 def _pattern_returns(x: np.ndarray, p: dict) -> tuple[float, float]:
