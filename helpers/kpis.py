@@ -252,16 +252,18 @@ def _baseline_row(plan, kpi: str, frames: dict) -> dict:
     return {**row, "months_of_history": hist, "note": note}
 
 
-def baselines(plan, kpis: list[str] | None = None) -> pd.DataFrame:
+def baselines(plan, kpis: list[str] | None = None, *, prepared: bool = False) -> pd.DataFrame:
     """Each KPI over the last and prior 90 days and 12 months, windows ending at ``plan.as_of``.
 
     Flows are sums over the window, rates a ratio of sums, levels counted once per window. A
     window the history does not cover is NaN and ``note`` says so. ``kpis`` defaults to the
-    objectives' KPIs, then every other KPI the business can measure.
+    objectives' KPIs, then every other KPI the business can measure. ``prepared`` reads the
+    cleaned tables of step 04 (steps 05 on) instead of the tables as loaded (steps 01-02).
     """
     catalogue = _catalogue()["kpis"]
     tables = {s["table"] for k, s in catalogue.items() if kpis is None or k in kpis}
-    frames = {t: plan.table(t) for t in tables if plan.has(t)}  # one copy of each table
+    read = plan.prepared if prepared else plan.table
+    frames = {t: read(t) for t in tables if plan.has(t)}  # one copy of each table
     if kpis is None:
         wanted = [o.kpi or default_kpi(plan, o.type) for o in plan.settings.objectives]
         wanted += [k for k, s in catalogue.items()

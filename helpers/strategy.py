@@ -44,7 +44,7 @@ def objectives_for(plan) -> list[dict]:
 def facts(plan) -> dict:
     """The last-12-month numbers of the tree: ``values`` and ``notes`` by KPI (from aggregated
     reports without per-event tables), ``orders_by_channel``, ``leads_by_source``, ``channels``."""
-    base = baselines(plan, TREE_KPIS).set_index("kpi")
+    base = baselines(plan, TREE_KPIS, prepared=True).set_index("kpi")
     values, notes = base["last_12m"].to_dict(), base["note"].to_dict()
     for kpi, (hits, units, _) in aggregated(plan).items():
         if pd.isna(values.get(kpi)) and units:

@@ -108,18 +108,18 @@ def _last_year(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def test_harbor_tree_baselines_equal_direct_pandas(harbor):
     plan, tree = harbor
-    orders = _last_year(plan.table("orders"), "order_date")
+    orders = _last_year(plan.prepared("orders"), "order_date")
     assert tree.loc["1:revenue", "baseline"] == pytest.approx(orders["revenue"].sum())
     assert tree.loc["1:revenue/orders", "baseline"] == len(orders)
     assert tree.loc["1:revenue/average_order_value", "baseline"] == pytest.approx(
         orders["revenue"].sum() / len(orders))
     assert tree.loc["1:revenue/orders/orders_email", "baseline"] == (orders["channel"] == "email").sum()
-    sent = _last_year(plan.table("email_events"), "sent_at")
+    sent = _last_year(plan.prepared("email_events"), "sent_at")
     click = "1:revenue/orders/orders_email/email_click_rate"
     assert tree.loc[f"{click}/email_open_rate", "baseline"] == pytest.approx(
         sent["opened_at"].notna().sum() / len(sent))
     assert tree.loc[click, "baseline"] == pytest.approx(sent["clicked_at"].notna().mean())
-    search = _last_year(plan.table("marketing_spend"), "date").query("channel == 'paid_search'")
+    search = _last_year(plan.prepared("marketing_spend"), "date").query("channel == 'paid_search'")
     node = "1:revenue/orders/orders_paid_search"
     assert tree.loc[f"{node}/ctr", "baseline"] == pytest.approx(
         search["clicks"].sum() / search["impressions"].sum())
