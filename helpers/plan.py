@@ -231,7 +231,7 @@ class Plan:
         if not self.has(table):
             raise MissingDataError(self._missing[table])
         path = self.path(f"prepared/{table}.parquet")
-        if path.exists():
+        if path.exists() and path.stat().st_mtime >= self._inputs_changed_at():
             return pd.read_parquet(path)
         from helpers import prepare
 
@@ -239,6 +239,13 @@ class Plan:
             self._prepared = prepare.prepare_tables(self)
             prepare.save_prepared(self, self._prepared)
         return self._prepared.tables[table].copy()
+
+    def _inputs_changed_at(self) -> float:
+        """When business.yaml or a data file last changed: a prepared table older than that is
+        stale (prepared from data since edited) and is prepared again."""
+        files = [self.business_dir / BUSINESS_FILE] + [
+            self.business_dir / s.path for t in self.declared() for s in self._sources(t) if s.path]
+        return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
 
     def raw(self, table: str) -> pd.DataFrame:
         """The table's sources as read (once per plan), before coercion, stacked: canonical column

@@ -310,6 +310,21 @@ def test_prepared_prepares_on_first_use_and_writes_every_table(tmp_path):
         plan.prepared("leads")
 
 
+def test_prepared_tables_older_than_the_data_are_prepared_again(tmp_path):
+    import os
+
+    plan = _tiny(tmp_path)
+    plan.prepared("customers")
+    stamp = plan.path("prepared/customers.parquet").stat().st_mtime
+    data = plan.business_dir / "data" / "customers.csv"
+    # The owner fixes a file after step 04 ran: a new plan must not read the stale table.
+    data.write_text("".join(line for line in data.read_text().splitlines(keepends=True)
+                            if not line.startswith("C2,")))
+    os.utime(data, (stamp + 10, stamp + 10))
+    fresh = open_plan(plan.business_dir, run_dir=plan.run_dir).prepared("customers")
+    assert len(fresh) == len(plan.prepared("customers")) - 1
+
+
 def test_log_summary_and_cleaning_reading_come_from_the_numbers(tmp_path):
     prepared = prep.prepare_tables(_tiny(tmp_path))
     summary = prep.log_summary(prepared.log).set_index("step")
