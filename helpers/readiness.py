@@ -25,7 +25,7 @@ ENTRY_KEYS = ("id", "name", "channel", "what", "objectives", "requires", "impact
               "monthly_cost", "time_to_value_weeks", "privacy_risk", "tools", "offered_by",
               "kit_section", "test")
 CHANNELS = ("email", "social", "content", "paid_ads", "website", "customer_service", "sales_crm",
-            "retention")
+            "retention", "measurement")
 LEVELS = ("high", "medium", "low")
 DESIGNS = ("ab", "holdout", "backtest", "none")
 METRICS = ("email_open_rate", "email_click_rate", "conversion_rate", "repeat_rate",

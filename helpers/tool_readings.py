@@ -112,9 +112,11 @@ def reading_shortlist(scored: pd.DataFrame, picks: list[str], *, by: str = "top_
            "the best-ranked use case your data supports" if len(picks) == 1 else
            f"the {len(picks)} best-ranked use cases your data supports")
     first, last = rows["time_to_value_weeks"].min(), rows["time_to_value_weeks"].max()
-    weeks = f"{first:g} weeks" if first == last else f"{first:g} to {last:g} weeks"
+    weeks = (f"{first:g} week" + ("s" if first != 1 else "") if first == last
+             else f"{first:g} to {last:g} weeks")
+    cost = f"${low:,.0f}" if low == high else f"${low:,.0f}-{high:,.0f}"
     lines = [f"Your shortlist is {how}: {_names(_lowered(rows['name']))}.",
-             f"Tools for the shortlist cost about ${low:,.0f}-{high:,.0f} a month in USD list "
+             f"Tools for the shortlist cost about {cost} a month in USD list "
              f"prices (less where a plan you pay for covers them); first results in {weeks}."]
     inside = rows[rows["kit_section"] != OUTSIDE]
     for nb, group in inside.groupby(inside["kit_section"].str[:2]):

@@ -365,3 +365,15 @@ def test_bloom_yoga_is_not_ready_for_product_recommendations(tmp_path):
     assert "needs an order_items table" in row["reason"]
     assert "order_items" in ts.readings(plan, scored, ts.shortlist(plan, scored))["readiness"]
     assert scored.set_index("id").loc[ts.shortlist(plan, scored), "ready"].all()
+
+
+def test_a_business_with_only_an_experiment_log_gets_the_test_readout(tmp_path):
+    folder = write_business(tmp_path / "lab", data={"experiments": "data/experiments.csv"},
+                            files={"data/experiments.csv":
+                                   ROOT / "sample_data/harbor_coffee/data/experiments.csv"})
+    plan = open_plan(folder, run_dir=tmp_path / "run", **{"business.as_of": "2026-09-30"})
+    scored = ts.score_use_cases(plan)
+    picks = ts.shortlist(plan, scored)
+    assert picks == ["experiment_readout"]
+    text = ts.reading_shortlist(scored, picks)
+    assert "cost about $0 a month" in text and "first results in 1 week." in text
