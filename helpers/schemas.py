@@ -152,6 +152,10 @@ TABLES: dict[str, TableSpec] = {
                 "end_date": DATE,
                 "budget": MONEY,
                 "objective": CATEGORY,
+                # e-mail campaign reports (a Mailchimp export) count what happened to each send
+                "delivered": NUMBER,
+                "unique_opens": NUMBER,
+                "unique_clicks": NUMBER,
             },
             ("campaign_id",),
             "start_date",

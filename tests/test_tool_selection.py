@@ -377,3 +377,15 @@ def test_a_business_with_only_an_experiment_log_gets_the_test_readout(tmp_path):
     assert picks == ["experiment_readout"]
     text = ts.reading_shortlist(scored, picks)
     assert "cost about $0 a month" in text and "first results in 1 week." in text
+
+
+def test_subject_line_testing_can_be_measured_on_a_mailchimp_campaign_report(tmp_path):
+    # summit_outdoor has no per-recipient e-mail events, only Mailchimp's campaign report.
+    plan = open_plan("summit_outdoor", run_dir=tmp_path / "run")
+    report = pd.read_csv(ROOT / "sample_data/summit_outdoor/exports/mailchimp_campaigns.csv")
+    sent = pd.to_datetime(report["Send Date"], format="%b %d, %Y %I:%M %p")
+    recent = (sent >= pd.Timestamp("2026-07-03")) & (sent < pd.Timestamp("2026-10-01"))  # 90 days
+    delivered = int(report.loc[recent, "Successful Deliveries"].sum())
+    found = ts.readiness(plan, ts.use_case("subject_line_testing"))
+    assert found.ready
+    assert f"{delivered:,} e-mails delivered in the last 90 days" in found.reason
