@@ -127,6 +127,7 @@ def cmd_check(args) -> int:
     for business in args.business:
         try:
             plan = open_plan(business)
+            plan.use_cache = False  # check reads every file afresh and writes nothing
         except WorkbookError as exc:
             print(f"✗ {business}: {exc}")
             errors += 1

@@ -210,6 +210,27 @@ def write_figure(path: str | Path, fig) -> Path:
     )
 
 
+def newest_change(paths) -> float:
+    """When the most recently changed of ``paths`` changed (0 when none exists)."""
+    return max((Path(p).stat().st_mtime for p in paths if Path(p).exists()), default=0.0)
+
+
+def write_cache(stem: str | Path, frame: pd.DataFrame, meta: dict) -> None:
+    """Keep a table for later readers: ``stem``.parquet and its ``meta`` in ``stem``.json."""
+    write_parquet(f"{stem}.parquet", frame)
+    write_json(f"{stem}.json", meta)
+
+
+def read_cache(stem: str | Path, *, key: str, since: float) -> tuple[pd.DataFrame, dict] | None:
+    """The table kept by ``write_cache`` and its meta, or None when it is missing, older than
+    ``since`` (its inputs changed after it was written) or made with another ``key``."""
+    frame_path, meta_path = Path(f"{stem}.parquet"), Path(f"{stem}.json")
+    if not (frame_path.exists() and meta_path.exists()) or frame_path.stat().st_mtime < since:
+        return None
+    meta = read_json(meta_path)
+    return (pd.read_parquet(frame_path), meta) if meta.get("key") == key else None
+
+
 def read_yaml(path: str | Path):
     """The content of a YAML file (comments are not kept; use ``update_yaml`` to write)."""
     import yaml

@@ -7,6 +7,7 @@ artifacts atomically, and to the step records (``steps/NN.json``) that the repor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -96,6 +97,7 @@ class Plan:
     settings: Settings
     run_dir: Path
     campaign: str | None = None
+    use_cache: bool = True  # keep loaded tables in the run folder for the next notebook
     notes: list[Note] = field(default_factory=list)
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _missing: dict[str, str] = field(default_factory=dict, repr=False)
@@ -152,6 +154,9 @@ class Plan:
                 f"`data:` in {self.business_dir / BUSINESS_FILE} ({schemas.TABLES[table].purpose})."
             )
             return
+        if self._from_cache(table):
+            return
+        before = len(self.notes)
         parts, notes, empty = [], [], []
         for source in self._sources(table):
             label = str(source.path or source.url)
@@ -173,6 +178,31 @@ class Plan:
         frame, merged = combine_sources(parts, table)
         self._tables[table] = frame
         self.notes.extend(notes + merged)
+        self._to_cache(table, self.notes[before:])
+
+    # Every notebook of a run loads the same tables: the first one keeps each coerced table in
+    # the run folder (cache/), the others read it back, unless business.yaml or a file has changed
+    # since. Database sources are always read afresh (their changes cannot be seen from here).
+    def _cache_key(self, table: str) -> str | None:
+        """What the coerced table depends on besides the files (None: do not cache it)."""
+        if not self.use_cache or any(s.url for s in self._sources(table)):
+            return None
+        b = self.settings.business
+        return repr((b.locale, b.timezone, b.currency, [s.model_dump() for s in self._sources(table)]))
+
+    def _from_cache(self, table: str) -> bool:
+        key = self._cache_key(table)
+        got = key and io.read_cache(self.path(f"cache/{table}"), key=key,
+                                    since=self._inputs_changed_at())
+        if got:
+            self._tables[table] = got[0]
+            self.notes.extend(Note(**{**n, "lines": tuple(n["lines"])}) for n in got[1]["notes"])
+        return bool(got)
+
+    def _to_cache(self, table: str, notes: list[Note]) -> None:
+        if key := self._cache_key(table):
+            io.write_cache(self.path(f"cache/{table}"), self._tables[table],
+                           {"key": key, "notes": [dataclasses.asdict(n) for n in notes]})
 
     def _read(self, table: str, source) -> pd.DataFrame:
         if source.url:
@@ -243,9 +273,8 @@ class Plan:
     def _inputs_changed_at(self) -> float:
         """When business.yaml or a data file last changed: a prepared table older than that is
         stale (prepared from data since edited) and is prepared again."""
-        files = [self.business_dir / BUSINESS_FILE] + [
-            self.business_dir / s.path for t in self.declared() for s in self._sources(t) if s.path]
-        return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+        return io.newest_change([self.business_dir / BUSINESS_FILE] + [
+            self.business_dir / s.path for t in self.declared() for s in self._sources(t) if s.path])
 
     def raw(self, table: str) -> pd.DataFrame:
         """The table's sources as read (once per plan), before coercion, stacked: canonical column

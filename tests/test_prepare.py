@@ -325,6 +325,28 @@ def test_prepared_tables_older_than_the_data_are_prepared_again(tmp_path):
     assert len(fresh) == len(plan.prepared("customers")) - 1
 
 
+def test_a_second_notebook_reads_the_loaded_tables_back_until_a_file_changes(tmp_path):
+    import os
+
+    first = _tiny(tmp_path)
+    orders = first.table("orders")
+    assert first.path("cache/orders.parquet").exists()
+    second = open_plan(first.business_dir, run_dir=first.run_dir)
+    pd.testing.assert_frame_equal(second.table("orders"), orders, check_dtype=False)
+    assert [n.message for n in second.notes] == [n.message for n in first.notes]  # notes kept
+    data = first.business_dir / "data" / "orders.csv"
+    data.write_text(data.read_text() + "O9,C2,03/04/2025,10.00,email\n")
+    stamp = first.path("cache/orders.parquet").stat().st_mtime
+    os.utime(data, (stamp + 10, stamp + 10))
+    third = open_plan(first.business_dir, run_dir=first.run_dir)
+    dates = third.table("orders").set_index("order_id")["order_date"]
+    assert len(dates) == len(orders) + 1 and dates["O9"] == pd.Timestamp("2025-03-04")
+    # Read by another locale the same file gives other values: the cache is not used.
+    other = open_plan(first.business_dir, run_dir=first.run_dir, **{"business.locale": "en_GB"})
+    assert other.table("orders").set_index("order_id").at["O9", "order_date"] == \
+        pd.Timestamp("2025-04-03")
+
+
 def test_log_summary_and_cleaning_reading_come_from_the_numbers(tmp_path):
     prepared = prep.prepare_tables(_tiny(tmp_path))
     summary = prep.log_summary(prepared.log).set_index("step")
