@@ -102,6 +102,7 @@ class Plan:
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _missing: dict[str, str] = field(default_factory=dict, repr=False)
     _exports: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    _read_prepared: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _saved: list[str] = field(default_factory=list, repr=False)
     _figures: list[str] = field(default_factory=list, repr=False)
     _prepared: Any = field(default=None, repr=False)  # step 04's Prepared, made on first use
@@ -261,8 +262,11 @@ class Plan:
         if not self.has(table):
             raise MissingDataError(self._missing[table])
         path = self.path(f"prepared/{table}.parquet")
+        if table in self._read_prepared:
+            return self._read_prepared[table].copy()
         if path.exists() and path.stat().st_mtime >= self._inputs_changed_at():
-            return pd.read_parquet(path)
+            self._read_prepared[table] = pd.read_parquet(path)
+            return self._read_prepared[table].copy()
         from helpers import prepare
 
         if self._prepared is None:
@@ -349,6 +353,7 @@ class Plan:
         """Save an artifact in the run folder, atomically: .json (dict/list), .parquet
         (DataFrame), .png (matplotlib Figure), .csv (DataFrame) or text."""
         path = self.path(name)
+        self._read_prepared.pop(Path(name).stem if name.startswith("prepared/") else "", None)
         if name.endswith(".json"):
             io.write_json(path, obj)
         elif name.endswith(".parquet"):

@@ -151,7 +151,7 @@ def metric_volume(plan, metric: str) -> dict:
     if table == "social_posts":
         return _volume(f["impressions"].sum(), f["engagements"].sum(), days, "impressions")
     per = f[f[CUSTOMER_ID].notna()].groupby(CUSTOMER_ID)[REVENUE].sum()
-    rate, new = baselines(plan, ["repeat_rate", "new_customers"])["last_12m"].fillna(0.0)
+    rate, new = baselines(plan, ["repeat_rate", "new_customers"], prepared=True)["last_12m"].fillna(0.0)
     kw = {"sd": per.std(), "mean": per.mean()} if metric == "revenue_per_customer" else {}
     return _volume(new, rate * new, days, "new customers", pool=len(per), **kw)
 
@@ -222,13 +222,13 @@ def test_plan(plan, use_cases: list[dict], *, target_lift: float = 0.10, alpha: 
     or a holdout, the baseline, units a day, the minimum detectable effect over each horizon
     (``mde_28d`` relative, ``mde_abs_28d`` absolute...), group sizes and days needed for
     ``target_lift``; for a backtest, weeks of history against needed; and a reading."""
-    rows = []
+    rows, volumes = [], {}
     for uc in use_cases:
         test = uc.get("test") or {}
         design, metric = test.get("design", "none"), test.get("metric", "none")
         row = {"use_case": uc["id"], "name": uc["name"], "design": design, "metric": metric}
         if design in ("ab", "holdout"):
-            v = metric_volume(plan, metric)
+            v = volumes[metric] = volumes.get(metric) or metric_volume(plan, metric)
             if not v["baseline"] > 0 or not (v.get("per_day") or v.get("pool")):
                 row |= {"feasible": False, "reading": f"{uc['name']}: cannot plan its test yet: "
                         + (v["note"] or "no 12-month baseline above zero to measure a rise on.")}

@@ -153,6 +153,14 @@ def test_prepared_reads_the_parquet_once_the_step_has_run(harbor):
         saved.to_parquet(path, index=False)
 
 
+def test_a_prepared_table_saved_again_replaces_the_one_already_read(tmp_path):
+    plan = _tiny(tmp_path)
+    orders = plan.prepared("orders")
+    assert plan.prepared("orders").equals(orders)  # read once, kept
+    plan.save("prepared/orders.parquet", orders.head(1))
+    assert len(plan.prepared("orders")) == 1
+
+
 # ---- tiny businesses ---------------------------------------------------------------------------
 CUSTOMERS = (
     "customer_id,email,signup_date,region,consent_email\n"
