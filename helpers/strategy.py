@@ -19,7 +19,17 @@ from helpers.errors import MissingDataError, UnknownNameError
 from helpers.explore import cap, known, label
 from helpers.kpis import baselines
 from helpers.plan import format_value
-from helpers.testplan import CONVERSIONS, SPEND_METRICS, aggregated, channel_metrics, in_last_year
+from helpers.testplan import (
+    AB_SHARE,
+    CONVERSIONS,
+    HOLDOUT_SHARE,
+    SPEND_METRICS,
+    aggregated,
+    channel_metrics,
+    in_last_year,
+    what_this_means_budget,
+    what_this_means_timeline,
+)
 
 INDUSTRIES = ("retail_ecommerce", "food_beverage", "fitness_wellness", "services", "b2b", "other")
 ORDER_DATE, ORDER_CHANNEL = known("orders", "order_date", "channel")
@@ -359,6 +369,22 @@ def what_this_means_stand(stand: pd.DataFrame) -> str:
 
 
 # ---- the record ------------------------------------------------------------------------------
+def readings(plan, *, tree, stand, tests, budget, timeline) -> dict:
+    """The notebook's "What this means" texts by section, for strategy.json and the report."""
+    return {"tree": what_this_means_tree(plan, tree), "stand": what_this_means_stand(stand),
+            "tests": "\n".join(tests["reading"]), "budget": what_this_means_budget(plan, budget),
+            "timeline": what_this_means_timeline(timeline)}
+
+
+def assumptions(plan, *, gross_margin: float, **knobs) -> dict:
+    """What the strategy assumed: the notebook's knobs, the margin used and where it came from."""
+    margin, source = estimate_margin(plan, default=gross_margin)
+    return {"baseline_window": "the 12 months to the analysis date", **knobs,
+            "holdout_share": HOLDOUT_SHARE, "ab_share": AB_SHARE, "gross_margin": margin,
+            "gross_margin_source": source,
+            "ai_tool_costs": "midpoint of each list-price range, in US dollars"}
+
+
 def artifact(plan, *, tree: pd.DataFrame, stand: pd.DataFrame, tests: pd.DataFrame,
              budget: pd.DataFrame, timeline: pd.DataFrame, assumptions: dict,
              readings: dict) -> dict:

@@ -214,9 +214,21 @@ def _backtest_row(plan, name: str, metric: str, need: int) -> dict:
            f"{plan.as_of + pd.Timedelta(weeks=need - have):%b %Y}."))}
 
 
+HOLDOUT_SHARE, AB_SHARE = 0.2, 0.5  # share held back in a holdout; share shown B in an A/B test
+SHOWN = {"units_per_day": "{:,.1f}", "mde_28d": "{:+.0%}", "mde_56d": "{:+.0%}",
+         "mde_90d": "{:+.0%}", "n_treatment": "{:,.0f}", "n_control": "{:,.0f}",
+         "days_needed": "{:,.0f}"}
+
+
+def test_plan_table(tests: pd.DataFrame):
+    """The test plan for the screen: one row per use case, lifts as percentages."""
+    shown = ["name", "design", "metric", "units", *SHOWN, "feasible"]
+    return tests.reindex(columns=shown).set_index("name").style.format(SHOWN, na_rep="")
+
+
 def test_plan(plan, use_cases: list[dict], *, target_lift: float = 0.10, alpha: float = 0.05,
-              power: float = 0.8, max_test_days: int = 90, holdout_share: float = 0.2,
-              ab_share: float = 0.5, horizons: tuple[int, ...] = (28, 56, 90),
+              power: float = 0.8, max_test_days: int = 90, holdout_share: float = HOLDOUT_SHARE,
+              ab_share: float = AB_SHARE, horizons: tuple[int, ...] = (28, 56, 90),
               backtest_weeks: int = 65) -> pd.DataFrame:
     """One row per use case (catalogue entries with ``test: {design, metric}``): for an A/B test
     or a holdout, the baseline, units a day, the minimum detectable effect over each horizon

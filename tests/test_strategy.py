@@ -306,3 +306,20 @@ def test_step_summary_and_artifact_hold_the_plan(tmp_path):
     assert set(art) >= {"kpi_tree", "benchmarks", "where_you_stand", "test_plan", "budget_plan",
                         "timeline", "assumptions", "readings"}
     assert '"kpi": "revenue"' in to_json_text(art)
+
+
+def test_readings_and_assumptions_hold_what_the_notebook_saves(tmp_path):
+    plan = open_plan("harbor_coffee", run_dir=tmp_path / "run")
+    tree = st.kpi_tree(plan, st.objectives_for(plan))
+    stand = st.where_you_stand(plan, tree)
+    tests = tp.test_plan(plan, [])
+    budget = tp.budget_plan(plan, seasonal=False)
+    pilots = tp.timeline(plan, [], tests)
+    texts = st.readings(plan, tree=tree, stand=stand, tests=tests, budget=budget, timeline=pilots)
+    assert texts["tree"] == st.what_this_means_tree(plan, tree)
+    assert texts["budget"] == tp.what_this_means_budget(plan, budget)
+    knobs = st.assumptions(plan, gross_margin=0.5, target_lift=0.1)
+    assert knobs["target_lift"] == 0.1 and knobs["holdout_share"] == tp.HOLDOUT_SHARE == 0.2
+    # harbor has product costs, so the margin comes from its data, not the 0.5 default
+    assert knobs["gross_margin"] == pytest.approx(st.estimate_margin(plan)[0])
+    assert knobs["gross_margin"] != 0.5
