@@ -103,6 +103,7 @@ class Plan:
     _missing: dict[str, str] = field(default_factory=dict, repr=False)
     _exports: dict[tuple, Any] = field(default_factory=dict, repr=False)
     _read_prepared: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _detected: dict[str, str | None] = field(default_factory=dict, repr=False)
     _saved: list[str] = field(default_factory=list, repr=False)
     _figures: list[str] = field(default_factory=list, repr=False)
     _prepared: Any = field(default=None, repr=False)  # step 04's Prepared, made on first use
@@ -205,6 +206,21 @@ class Plan:
             io.write_cache(self.path(f"cache/{table}"), self._tables[table],
                            {"key": key, "notes": [dataclasses.asdict(n) for n in notes]})
 
+    def _export_format(self, source) -> tuple[str | None, bool]:
+        """The platform export a file source is (declared, or found from its header once per
+        file: a file of the business's own with a mapping or a sheet is never sniffed), and
+        whether it was detected. (None, False) for an ordinary file or a database."""
+        if source.format or source.url:
+            return source.format, False
+        if source.mapping or source.sheet is not None:
+            return None, False
+        path = str(self.business_dir / source.path)
+        if path not in self._detected:
+            from helpers import connectors
+
+            self._detected[path] = connectors.detect_format(path)
+        return self._detected[path], self._detected[path] is not None
+
     def _read(self, table: str, source) -> pd.DataFrame:
         if source.url:
             url = source.url
@@ -214,9 +230,7 @@ class Plan:
         from helpers import connectors
 
         path = self.business_dir / source.path
-        fmt = source.format
-        if fmt is None and not source.mapping and source.sheet is None:
-            fmt = connectors.detect_format(path)
+        fmt, _ = self._export_format(source)
         if not fmt:
             return io.read_source(path, sheet=source.sheet)
         key = (str(path), fmt)
@@ -311,8 +325,6 @@ class Plan:
         password), format (as declared, or detected: "shopify_orders (detected)", else csv /
         excel / parquet / json / sql), rows_read (after an export's connector), rows_kept (minus
         those the loader left out), notes (what the connector and loader changed or noticed)."""
-        from helpers import connectors
-
         kinds = (("excel", io.EXCEL_SUFFIXES), ("parquet", ".parquet"), ("json", ".json"))
         rows = []
         for table in self.declared():
@@ -325,10 +337,8 @@ class Plan:
                     label_shown = make_url(source.url).render_as_string(hide_password=True)
                     fmt = "sql"
                 else:
-                    label_shown, fmt = label, source.format
-                    if fmt is None and not source.mapping and source.sheet is None:
-                        found = connectors.detect_format(self.business_dir / source.path)
-                        fmt = f"{found} (detected)" if found else None
+                    label_shown, (fmt, detected) = label, self._export_format(source)
+                    fmt = f"{fmt} (detected)" if detected else fmt
                     fmt = fmt or next((kind for kind, ends in kinds
                                        if label.lower().endswith(ends)), "csv")
                 notes = [n for n in self.notes if n.table == table and n.source in
