@@ -363,7 +363,8 @@ class Plan:
         """Save an artifact in the run folder, atomically: .json (dict/list), .parquet
         (DataFrame), .png (matplotlib Figure), .csv (DataFrame) or text."""
         path = self.path(name)
-        self._read_prepared.pop(Path(name).stem if name.startswith("prepared/") else "", None)
+        if name.startswith("prepared/"):  # a prepared table kept in memory is now out of date
+            self._read_prepared.pop(Path(name).stem, None)
         if name.endswith(".json"):
             io.write_json(path, obj)
         elif name.endswith(".parquet"):
