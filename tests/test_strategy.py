@@ -323,3 +323,15 @@ def test_readings_and_assumptions_hold_what_the_notebook_saves(tmp_path):
     # harbor has product costs, so the margin comes from its data, not the 0.5 default
     assert knobs["gross_margin"] == pytest.approx(st.estimate_margin(plan)[0])
     assert knobs["gross_margin"] != 0.5
+
+
+def test_timeline_reading_names_each_phase_with_its_dates():
+    tl = pd.DataFrame({
+        "name": ["Lead scoring"] * 3, "phase": ["pilot", "test", "scale"],
+        "start": pd.to_datetime(["2026-10-05", "2026-11-16", "2026-12-14"]),
+        "end": pd.to_datetime(["2026-11-16", "2026-12-14", "2027-02-08"]), "weeks": [6, 4, 8]})
+    assert tp.what_this_means_timeline(tl) == (
+        "Lead scoring: pilot from 05 Oct 2026 (6 weeks), test for 4 weeks, scale from "
+        "14 Dec 2026 to 08 Feb 2027.")
+    assert tp.what_this_means_timeline(tl.iloc[:0]) == (
+        "No use case selected yet: choose them in step 03.")

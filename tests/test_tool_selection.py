@@ -389,3 +389,14 @@ def test_subject_line_testing_can_be_measured_on_a_mailchimp_campaign_report(tmp
     found = ts.readiness(plan, ts.use_case("subject_line_testing"))
     assert found.ready
     assert f"{delivered:,} e-mails delivered in the last 90 days" in found.reason
+
+
+def test_catalogue_reading_counts_channels_and_outside_tools():
+    cases = [{"name": "Lead scoring", "channel": "sales_crm", "kit_section": "06 · Lead scoring"},
+             {"name": "SEO keywords", "channel": "content", "kit_section": rd.OUTSIDE},
+             {"name": "Churn risk", "channel": "retention", "kit_section": "06 · Churn risk"}]
+    text = ts.reading_catalogue(cases)
+    assert text.startswith("The catalogue holds 3 ways to use AI across 3 channels (")
+    assert "sales and CRM 1" in text
+    assert "builds 2 of them in later notebooks; the other 1 (SEO keywords) need an outside tool" \
+        in text
