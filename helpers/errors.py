@@ -26,6 +26,11 @@ class MissingDataError(DataError):
     """A table the step asked for is not there (not declared, file missing, or no rows)."""
 
 
+class LeakageError(DataError):
+    """A model feature uses information from after its cutoff date, so its scores would look better
+    in testing than they can be in use."""
+
+
 class StepFailed(WorkbookError):
     """A notebook failed during `workbook run`."""
 

@@ -210,6 +210,19 @@ def write_figure(path: str | Path, fig) -> Path:
     )
 
 
+def write_joblib(path: str | Path, obj) -> Path:
+    """A fitted model (or any picklable object) with joblib, atomically."""
+    import joblib
+
+    return write_atomic(path, lambda tmp: joblib.dump(obj, tmp))
+
+
+def read_joblib(path: str | Path):
+    import joblib
+
+    return joblib.load(path)
+
+
 def newest_change(paths) -> float:
     """When the most recently changed of ``paths`` changed (0 when none exists)."""
     return max((Path(p).stat().st_mtime for p in paths if Path(p).exists()), default=0.0)

@@ -361,7 +361,7 @@ class Plan:
 
     def save(self, name: str, obj: Any) -> Path:
         """Save an artifact in the run folder, atomically: .json (dict/list), .parquet
-        (DataFrame), .png (matplotlib Figure), .csv (DataFrame) or text."""
+        (DataFrame), .png (matplotlib Figure), .csv (DataFrame), .joblib (a fitted model) or text."""
         path = self.path(name)
         if name.startswith("prepared/"):  # a prepared table kept in memory is now out of date
             self._read_prepared.pop(Path(name).stem, None)
@@ -371,6 +371,8 @@ class Plan:
             io.write_parquet(path, obj)
         elif name.endswith(".csv"):
             io.write_atomic(path, lambda tmp: obj.to_csv(tmp, index=False))
+        elif name.endswith(".joblib"):
+            io.write_joblib(path, obj)
         elif name.endswith(".png"):
             io.write_figure(path, getattr(obj, "figure", obj))
             self._figures.append(name)
@@ -393,6 +395,8 @@ class Plan:
             return io.read_json(path)
         if name.endswith(".parquet"):
             return pd.read_parquet(path)
+        if name.endswith(".joblib"):
+            return io.read_joblib(path)
         return path.read_text(encoding="utf-8")
 
     def record_step(self, step: int, title: str, *, status: str = "ok", reason: str = "",
