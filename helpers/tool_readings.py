@@ -188,6 +188,8 @@ def readings(plan, scored: pd.DataFrame, shortlist: list[str]) -> dict[str, str]
 def step_summary(plan, scored: pd.DataFrame, shortlist: list[str]) -> dict:
     """``status``, ``reason``, ``headline``, ``units``, ``summary`` and ``warnings`` for
     ``plan.record_step(3, ...)``; skipped when nothing could be shortlisted."""
+    from helpers.tool_selection import selected_by
+
     rows = scored.set_index("id")
     low, high = _cost_band(scored, shortlist)
     headline = {"use_cases": len(scored), "ready": int(scored["ready"].sum()),
@@ -202,7 +204,7 @@ def step_summary(plan, scored: pd.DataFrame, shortlist: list[str]) -> dict:
                  "against notebook 10 before you start." for uc in shortlist
                  if rows.at[uc, "privacy_risk"] == "high"]
     reason = "" if shortlist else "no use case has the data it needs yet"
-    summary = reading_shortlist(scored, shortlist).splitlines()
+    summary = reading_shortlist(scored, shortlist, by=selected_by(plan)).splitlines()
     summary += next_steps(scored, shortlist).splitlines()[-1:]
     return {"status": "ok" if shortlist else "skipped", "reason": reason, "headline": headline,
             "units": units, "summary": summary, "warnings": warnings}

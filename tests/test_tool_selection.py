@@ -242,6 +242,8 @@ def test_business_yaml_use_cases_win_and_a_misspelt_one_gets_a_suggestion(tmp_pa
     with pytest.warns(UserWarning, match="'c' is on your shortlist .* not ready: C: needs a leads"):
         assert ts.shortlist(plan, scored) == ["c", "a"]
     assert ts.artifact(plan, scored, ["c", "a"])["selected_by"] == "business.yaml"
+    summary = ts.step_summary(plan, scored, ["c", "a"])["summary"]
+    assert summary[0].startswith("Your shortlist is the `use_cases:` list in business.yaml: ")
     plan = _plan(tmp_path / "b", tables=tables, extra_yaml="use_cases: [lead_scorng]\n")
     scored = ts.score_use_cases(plan)
     with pytest.raises(UnknownNameError, match="unknown use case 'lead_scorng'. Did you mean "
@@ -331,15 +333,16 @@ def harbor(tmp_path_factory):
 
 def test_harbor_coffee_shortlists_only_ready_use_cases(harbor):
     plan, scored = harbor
-    picks = ts.shortlist(plan, scored)
+    picks = ts.shortlist(plan, scored)  # the sample lists its choice under use_cases:
     rows = scored.set_index("id")
-    assert len(picks) == 5 and rows.loc[picks, "ready"].all()
-    assert picks == scored[scored["ready"]].head(5)["id"].tolist()
+    assert picks == plan.settings.use_cases and len(picks) == 14 and rows.loc[picks, "ready"].all()
+    top = ts.top_ready(scored, 5)  # what step 03 would pick without the list
+    assert len(top) == 5 and top == scored[scored["ready"]].head(5)["id"].tolist()
     leads = pd.read_csv(ROOT / "sample_data" / "harbor_coffee" / "data" / "leads.csv")
     converted = int(leads["converted"].astype(str).str.lower().eq("true").sum())
     assert f"{converted} converted leads" in rows.at["lead_scoring", "reason"]
     step = ts.step_summary(plan, scored, picks)
-    assert step["status"] == "ok" and step["headline"]["shortlisted"] == 5
+    assert step["status"] == "ok" and step["headline"]["shortlisted"] == 14
     assert step["headline"]["ready"] == int(scored["ready"].sum())
 
 
@@ -364,7 +367,11 @@ def test_bloom_yoga_is_not_ready_for_product_recommendations(tmp_path):
     assert not row["ready"] and row["readiness"] < 1
     assert "needs an order_items table" in row["reason"]
     assert "order_items" in ts.readings(plan, scored, ts.shortlist(plan, scored))["readiness"]
-    assert scored.set_index("id").loc[ts.shortlist(plan, scored), "ready"].all()
+    with pytest.warns(UserWarning, match="'budget_reallocation' is on your shortlist .* not "
+                                         "ready: budget and bid reallocation: 0 channels with 52"):
+        picks = ts.shortlist(plan, scored)  # chosen for its ROAS fallback in step 07
+    ready = scored.set_index("id").loc[picks, "ready"]
+    assert ready[~ready].index.tolist() == ["budget_reallocation"]
 
 
 def test_a_business_with_only_an_experiment_log_gets_the_test_readout(tmp_path):

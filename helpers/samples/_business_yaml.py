@@ -32,7 +32,7 @@ budget:
 
 channels: [{channels}]   # where you market: email, paid_search, paid_social, social, web, store
 tools_in_use: [{tools}]   # the tools your data comes from
-
+{use_cases}
 # Your data files, one per table. path is relative to this folder.
 # Add `format: shopify_orders` (etc.) for a platform export, or `mapping: {{your_column: canonical_column}}`
 # for a file of your own whose column names differ. Delete the tables you do not have.
@@ -75,6 +75,14 @@ def _data_lines(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _use_cases(ids) -> str:
+    if not ids:
+        return ""
+    return ("\n# The AI uses this business chose in its step-03 workshop (ids from "
+            "templates/ai_use_cases.yaml).\n# Delete the list and step 03 picks the best-scoring "
+            "ones your data is ready for.\nuse_cases:\n" + "".join(f"  - {i}\n" for i in ids))
+
+
 def render(
     *,
     sample: str,
@@ -87,6 +95,7 @@ def render(
     tools: list[str],
     data: dict[str, str | dict | list[dict]],
     campaigns: str = "",
+    use_cases: list[str] = (),
 ) -> str:
     """The text of business.yaml.
 
@@ -97,6 +106,9 @@ def render(
     data : dict
         Canonical table name -> its source: a path relative to the business folder, a mapping
         (``{"path": ..., "format": ...}``), or a list of such mappings (several sources).
+    use_cases : list of str
+        The AI use cases the sample business chose (ids of templates/ai_use_cases.yaml); empty
+        lets step 03 pick.
     campaigns : str
         The YAML lines of the named campaign overlays (indented two spaces), or "" for none.
     """
@@ -109,6 +121,7 @@ def render(
         by_channel="{" + ", ".join(f"{k}: {v:.0f}" for k, v in by_channel.items()) + "}",
         channels=", ".join(channels),
         tools=", ".join(tools),
+        use_cases=_use_cases(use_cases),
         data=_data_lines(data),
         campaigns="\n" + campaigns.rstrip() if campaigns else " {}",
     )

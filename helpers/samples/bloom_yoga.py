@@ -288,6 +288,12 @@ def _yaml(files: dict, spend: np.ndarray) -> str:
     paid = round(float(spend[-365:].sum()) / 12 / 10) * 10
     by_channel = {"paid_social": paid, "email": 30}
     return _business_yaml.render(
+        use_cases=[
+            "customer_segments", "lead_scoring", "churn_prediction",
+            "purchase_propensity", "sales_forecast", "email_personalisation",
+            "send_time_optimisation", "automated_flows", "budget_reallocation",
+            "lookalike_audiences",
+        ],
         sample=NAME,
         about="Sample business: Bloom Yoga, a single yoga studio that grows through trial sign-ups.",
         business={

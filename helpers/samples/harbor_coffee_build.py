@@ -229,6 +229,13 @@ def yaml_text(tables_: dict, spend: dict, days: np.ndarray) -> str:
         for ch in ("email", "paid_search", "paid_social", "social")
     }
     return _business_yaml.render(
+        use_cases=[
+            "customer_segments", "purchase_propensity", "churn_prediction",
+            "customer_lifetime_value", "sales_forecast", "product_recommendations",
+            "email_personalisation", "send_time_optimisation", "automated_flows",
+            "budget_reallocation", "personalised_offers", "social_posting_schedule",
+            "social_trend_detection", "lookalike_audiences",
+        ],
         sample="harbor_coffee",
         about="Sample business: Harbor Coffee Roasters, a coffee roaster with an online shop and one cafe.",
         business={

@@ -255,6 +255,11 @@ def yaml_text(world: dict) -> str:
         "social": FIXED_BUDGET["social"],
     }
     return _business_yaml.render(
+        use_cases=[
+            "customer_segments", "purchase_propensity", "churn_prediction",
+            "customer_lifetime_value", "sales_forecast", "product_recommendations",
+            "budget_reallocation", "personalised_offers",
+        ],
         sample="summit_outdoor",
         about="Sample business: Summit Outdoor Supply, an outdoor-gear shop in Vancouver "
         "(Shopify online and in store); its data are native platform exports.",
