@@ -1,0 +1,102 @@
+"""Step 07: putting AI into campaigns -- the files a business uploads, and what to do with each.
+
+The sections of step 07 live in their own modules (``recommend``, ``email_plan``, ``audiences``,
+``media`` and ``budget``, ``offers``, ``social``); each returns the tables it wants written. This
+module writes them as ``actions/*.csv`` and lists them in ``activation.json`` with one line each
+saying what to do with the file, and it refuses to write a raw e-mail address into any file that
+is not marked as holding personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.errors import DataError
+
+ARTIFACT = "activation.json"
+ACTIONS = "actions"
+PERSONAL = "_contains_emails"  # the file-name mark of a file that holds raw e-mail addresses
+EMAIL_PATTERN = r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One file to upload or act on: its name under actions/, its rows and what to do with it."""
+
+    name: str
+    frame: pd.DataFrame
+    what_to_do: str
+    section: str = ""
+
+    @property
+    def personal(self) -> bool:
+        return PERSONAL in self.name
+
+
+def raw_emails(frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` that hold something shaped like an e-mail address."""
+    found = []
+    for column in frame.columns:
+        values = frame[column]
+        if (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)) and \
+                values.astype("string").str.contains(EMAIL_PATTERN, regex=True, na=False).any():
+            found.append(str(column))
+    return found
+
+
+def collect(results: dict) -> list[Action]:
+    """The actions of every section that ran: each result's ``files`` ({name: frame}) with its
+    ``what_to_do`` ({name: sentence})."""
+    actions = []
+    for section, result in results.items():
+        files = getattr(result, "files", None) or {}
+        todo = getattr(result, "what_to_do", None) or {}
+        for name, frame in files.items():
+            actions.append(Action(name=name, frame=frame, section=section,
+                                  what_to_do=todo.get(name, "")))
+    return actions
+
+
+def write_actions(plan, actions: list[Action]) -> list[dict]:
+    """Write each action as actions/<name>.csv and return the list for activation.json.
+
+    A file whose name lacks the personal-data mark must not hold a raw e-mail address: the check
+    runs before anything is written, so a mistake never reaches the run folder.
+    """
+    for action in actions:
+        leaked = [] if action.personal else raw_emails(action.frame)
+        if leaked:
+            raise DataError(
+                f"actions/{action.name}.csv would hold raw e-mail addresses in column(s) "
+                f"{', '.join(leaked)}. Hash them (helpers.audiences.hash_email) or name the file "
+                f"with '{PERSONAL}' so it is marked as personal data.")
+    listed = []
+    for action in actions:
+        path = f"{ACTIONS}/{action.name}.csv"
+        plan.save(path, action.frame)
+        listed.append({"file": path, "section": action.section, "rows": int(len(action.frame)),
+                       "what_to_do": action.what_to_do, "personal_data": action.personal})
+    return listed
+
+
+def actions_table(listed: list[dict]) -> pd.DataFrame:
+    """The files written, for the notebook: file, rows, what to do with it."""
+    columns = ["file", "rows", "what_to_do", "personal_data"]
+    return pd.DataFrame(listed, columns=["section", *columns]).set_index("section")
+
+
+def artifact(plan, listed: list[dict], results: dict) -> dict:
+    """activation.json: the files, and each section's headline numbers, reading and warnings."""
+    return {
+        "business": plan.name,
+        "as_of": plan.as_of.date().isoformat(),
+        "actions": listed,
+        "sections": {
+            title: {"ran": bool(getattr(r, "supported", False)), "reading": r.reading,
+                    "headline": dict(getattr(r, "headline", None) or {}),
+                    "warnings": list(getattr(r, "warnings", None) or ())}
+            for title, r in results.items()
+        },
+    }

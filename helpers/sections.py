@@ -1,0 +1,71 @@
+"""How the notebooks of steps 06 and 07 run their sections.
+
+A section runs when step 03 shortlisted its use case and the data is ready; otherwise it returns a
+``Skipped`` holding the sentence that says why. Every section's result (from ``helpers.models``,
+``helpers.forecast``, ``helpers.media`` ...) carries ``supported``, ``reading``, ``warnings`` and
+``headline``; ``step_record`` gathers them into the step's summary for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from helpers import tool_selection as ts
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """What a section returns when it does not run: the sentence saying why."""
+
+    reason: str
+    supported: bool = False
+    warnings: tuple = ()
+    headline: dict = field(default_factory=dict)
+
+    @property
+    def reading(self) -> str:
+        return self.reason
+
+
+def run_section(plan, use_case_ids: str | list[str], build, /, *args, fallback: bool = False,
+                **options):
+    """``build(plan, *args, **options)`` when one of ``use_case_ids`` is shortlisted and its data
+    is ready, else a ``Skipped`` naming why.
+
+    With ``fallback`` a shortlisted use case runs even when its data is not ready, for sections
+    that still have a simpler answer to give (the budget section compares ROAS when the data
+    cannot support response curves).
+    """
+    ids = [use_case_ids] if isinstance(use_case_ids, str) else list(use_case_ids)
+    reasons = []
+    for uc in ids:
+        ok, why = ts.section_status(plan, uc)
+        if ok or (fallback and uc in ts.selected(plan)):
+            return build(plan, *args, **options)
+        reasons.append(why)
+    return Skipped(" ".join(dict.fromkeys(reasons)))
+
+
+def ran(result) -> bool:
+    """True when a section ran and its data supported it (so it has tables and charts to show)."""
+    return bool(getattr(result, "supported", False))
+
+
+def step_record(results: dict, *, units: dict[str, str] | None = None) -> dict:
+    """The step summary (for ``plan.record_step``) of a notebook's sections.
+
+    ``results`` maps a section's title to its result. The headline takes each section's headline
+    numbers, prefixed by the section's key when two sections use the same name; the summary is one
+    line per section (its reading, or why it did not run); warnings are gathered in order.
+    """
+    headline, summary, warnings = {}, [], []
+    for title, result in results.items():
+        for key, value in (getattr(result, "headline", None) or {}).items():
+            headline[key if key not in headline else f"{title}_{key}"] = value
+        status = "" if ran(result) else " (not run)"
+        summary.append(f"{title}{status}: {result.reading}")
+        warnings.extend(f"{title}: {w}" for w in (getattr(result, "warnings", None) or ()))
+    skipped = [t for t, r in results.items() if isinstance(r, Skipped)]
+    return {"headline": headline, "summary": summary, "warnings": warnings,
+            "units": {k: v for k, v in (units or {}).items() if k in headline},
+            "reason": f"not run: {', '.join(skipped)}" if skipped else ""}
