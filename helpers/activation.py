@@ -46,13 +46,47 @@ def raw_emails(frame: pd.DataFrame) -> list[str]:
     return found
 
 
+# Sections whose result keeps its tables as attributes: the file each becomes, and what to do.
+FILES = {
+    "RecommendResult": [
+        ("recommendations", "recommendations", "Load each customer's suggested products into your "
+         "e-mail tool's product block (or your shop's recommendation app), by customer_id."),
+        ("goes_with", "goes_with", "Show these bought-together products beside each product, in "
+         "the cart and in the order confirmation."),
+    ],
+    "OffersResult": [
+        ("offer_plan", "offers", "Set up one discount code per group at the depth shown; the "
+         "margin left after the discount is in the table."),
+        ("offers_by_customer", "customers", "Tag customers in your e-mail tool with their offer "
+         "(by customer_id); those marked with no offer buy without one, so leave them out."),
+    ],
+    "SocialResult": [
+        ("posting_slots", "best_slots", "Schedule next month's posts in these weekday and hour "
+         "slots, in your business's time zone."),
+    ],
+}
+
+
+def _files(result) -> tuple[dict, dict]:
+    """({name: frame}, {name: what to do}) of one section's result."""
+    if getattr(result, "files", None):
+        return result.files, dict(getattr(result, "what_to_do", None) or {})
+    files, todo = {}, {}
+    for name, attribute, what in FILES.get(type(result).__name__, []):
+        frame = getattr(result, attribute, None)
+        if isinstance(frame, pd.DataFrame) and not frame.empty:
+            files[name], todo[name] = frame, what
+    return files, todo
+
+
 def collect(results: dict) -> list[Action]:
     """The actions of every section that ran: each result's ``files`` ({name: frame}) with its
-    ``what_to_do`` ({name: sentence})."""
+    ``what_to_do`` ({name: sentence}), or the tables ``FILES`` names for its kind of result."""
     actions = []
     for section, result in results.items():
-        files = getattr(result, "files", None) or {}
-        todo = getattr(result, "what_to_do", None) or {}
+        if not getattr(result, "supported", False):
+            continue
+        files, todo = _files(result)
         for name, frame in files.items():
             actions.append(Action(name=name, frame=frame, section=section,
                                   what_to_do=todo.get(name, "")))
@@ -100,3 +134,40 @@ def artifact(plan, listed: list[dict], results: dict) -> dict:
             for title, r in results.items()
         },
     }
+
+
+def what_this_means(listed: list[dict], results: dict) -> str:
+    """How many files are ready, which hold personal data, and which sections gave none."""
+    if not listed:
+        return ("No file was written: no section of this step ran. Each section above says which "
+                "shortlist choice or which data would start it.")
+    personal = [a["file"] for a in listed if a["personal_data"]]
+    sections_with = {a["section"] for a in listed}
+    quiet = [t for t, r in results.items()
+             if getattr(r, "supported", False) and t not in sections_with]
+    lines = [f"{len(listed)} files are ready in {ACTIONS}/ from {len(sections_with)} sections "
+             f"({', '.join(sorted(sections_with))}), {sum(a['rows'] for a in listed):,} rows in "
+             "all."]
+    if personal:
+        which = "One of them holds" if len(personal) == 1 else f"{len(personal)} of them hold"
+        lines.append(f"{which} e-mail addresses for your own e-mail tool "
+                     f"({', '.join(personal)}): import, then delete after the import.")
+    if quiet:
+        lines.append(f"These sections ran but have nothing to upload, only findings to act on: "
+                     f"{', '.join(quiet)}.")
+    return "\n".join(lines)
+
+
+UNITS = {"moved_amount": "money", "expected_gain": "money", "gain_low": "money",
+         "gain_high": "money", "fit_r2": "number"}
+
+
+def step_summary(listed: list[dict], results: dict) -> dict:
+    """The step record for ``plan.record_step(7, ...)``: each section's headline numbers and
+    reading, and how many files were written."""
+    from helpers import sections
+
+    step = sections.step_record(results, units=UNITS)
+    step["headline"] = {"files": len(listed), **step["headline"]}
+    step["units"] = {"files": "count", **step["units"]}
+    return step

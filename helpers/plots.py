@@ -95,3 +95,17 @@ def heatmap(matrix, *, title: str, xlabel: str = "", ylabel: str = "", fmt: str 
                 linewidths=0.5, annot_kws={"size": 8})
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
+
+
+def table(frame, *, currency: str = "USD", money=(), percent=(), number=(), drop=(),
+          index: str | None = None):
+    """A table for the screen: money columns as '$1,234', percent columns as '12.3%', number
+    columns to two decimals, ``drop`` left out, ``index`` (a column) as the row labels. Values
+    stay in the returned frame as text, so keep the original for any further sums."""
+    from helpers.plan import format_value
+
+    out = frame.drop(columns=[c for c in drop if c in frame]).copy().astype(object)
+    for columns, unit in ((money, "money"), (percent, "percent"), (number, "number")):
+        for col in [c for c in columns if c in out]:
+            out[col] = [format_value(v, unit, currency) if v == v else "" for v in frame[col]]
+    return out.set_index(index) if index else out

@@ -33,6 +33,8 @@ STEPS: list[tuple[int, str]] = [
     (3, "03_ai_tool_selection"),
     (4, "04_data_preparation"),
     (5, "05_campaign_strategy"),
+    (6, "06_model_training"),
+    (7, "07_ai_in_campaigns"),
 ]
 VERSIONED = ("helpers", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill", "pandera")
 

@@ -51,6 +51,17 @@ def ran(result) -> bool:
     return bool(getattr(result, "supported", False))
 
 
+MONEY_WORDS = ("revenue", "gain", "amount", "spend", "value", "clv", "forecast", "profit")
+
+
+def unit_of(key: str) -> str | None:
+    """How to show a headline number the section did not give a unit for, from its name:
+    rates and shares as percentages, amounts as money, anything else as a plain number."""
+    if "rate" in key or "share" in key:
+        return "percent"
+    return "money" if any(word in key for word in MONEY_WORDS) else None
+
+
 def step_record(results: dict, *, units: dict[str, str] | None = None) -> dict:
     """The step summary (for ``plan.record_step``) of a notebook's sections.
 
@@ -58,14 +69,20 @@ def step_record(results: dict, *, units: dict[str, str] | None = None) -> dict:
     numbers, prefixed by the section's key when two sections use the same name; the summary is one
     line per section (its reading, or why it did not run); warnings are gathered in order.
     """
-    headline, summary, warnings = {}, [], []
+    headline, shown_as, summary, warnings = {}, {}, [], []
     for title, result in results.items():
         for key, value in (getattr(result, "headline", None) or {}).items():
-            headline[key if key not in headline else f"{title}_{key}"] = value
+            if isinstance(value, bool):  # "supported: True" is said by the summary line
+                continue
+            name = key if key not in headline else f"{title}_{key}"
+            headline[name] = value
+            unit = (units or {}).get(key) or unit_of(key)
+            if unit:
+                shown_as[name] = unit
         status = "" if ran(result) else " (not run)"
         summary.append(f"{title}{status}: {result.reading}")
         warnings.extend(f"{title}: {w}" for w in (getattr(result, "warnings", None) or ()))
     skipped = [t for t, r in results.items() if isinstance(r, Skipped)]
     return {"headline": headline, "summary": summary, "warnings": warnings,
-            "units": {k: v for k, v in (units or {}).items() if k in headline},
+            "units": shown_as,
             "reason": f"not run: {', '.join(skipped)}" if skipped else ""}

@@ -52,15 +52,16 @@ def test_a_section_runs_only_when_shortlisted_and_ready(plan):
 
 
 def test_step_record_gathers_headlines_readings_and_warnings():
-    results = {"forecast": Result("up 4%", headline={"n": 1, "gain": 0.04}, warnings=("thin",)),
+    results = {"forecast": Result("up 4%", headline={"n": 1, "gain": 0.04, "supported": True,
+                                                     "hit_rate": 0.5}, warnings=("thin",)),
                "clv": Result("worth $80", headline={"n": 2}),
                "leads": sections.Skipped("No leads table.")}
     record = sections.step_record(results, units={"gain": "percent", "other": "money"})
-    assert record["headline"] == {"n": 1, "gain": 0.04, "clv_n": 2}
+    assert record["headline"] == {"n": 1, "gain": 0.04, "hit_rate": 0.5, "clv_n": 2}
     assert record["summary"] == ["forecast: up 4%", "clv: worth $80",
                                  "leads (not run): No leads table."]
     assert record["warnings"] == ["forecast: thin"]
-    assert record["units"] == {"gain": "percent"}
+    assert record["units"] == {"gain": "percent", "hit_rate": "percent"}  # given, then by name
     assert record["reason"] == "not run: leads"
 
 

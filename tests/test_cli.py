@@ -85,13 +85,14 @@ def _run(*args, cwd=ROOT):
 
 STEP_FILES = {1: ("objectives.json",), 2: ("insights.json", "segments.parquet"),
               3: ("use_cases.json",), 4: ("data_quality.json", "prepared/orders.parquet"),
-              5: ("strategy.json",)}
+              5: ("strategy.json",), 6: ("model_metrics.json", "scores.parquet"),
+              7: ("activation.json",)}
 
 
-def test_run_three_sample_businesses_through_step_5_in_parallel(tmp_path):
+def test_run_three_sample_businesses_through_step_7_in_parallel(tmp_path):
     out = tmp_path / "runs"
     names = ("harbor_coffee", "bloom_yoga", "summit_outdoor")
-    result = _run("run", *(f"sample_data/{n}" for n in names), "--steps", "1-5",
+    result = _run("run", *(f"sample_data/{n}" for n in names), "--steps", "1-7",
                   "--workers", "2", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     for name in names:
@@ -102,7 +103,7 @@ def test_run_three_sample_businesses_through_step_5_in_parallel(tmp_path):
         for artifact in ("notebooks/04_data_preparation.ipynb", "run.json", "report.html"):
             assert (run_dir / artifact).exists(), f"{name}: {artifact}"
         run = json.loads((run_dir / "run.json").read_text())
-        assert [s["status"] for s in run["steps"]] == ["ok"] * 5
+        assert [s["status"] for s in run["steps"]] == ["ok"] * 7
         assert all(s["seconds"] > 0 for s in run["steps"])
         assert (run_dir / "logs" / "01_objectives.log").exists()  # kernel chatter kept off screen
         assert run["versions"]["pandas"] and run["ok"] is True
@@ -123,11 +124,34 @@ def test_run_three_sample_businesses_through_step_5_in_parallel(tmp_path):
                                                          "web_traffic", "campaigns"}
     spend = pd.read_parquet(summit / "prepared" / "marketing_spend.parquet")
     assert set(spend["channel"]) >= {"paid_social", "paid_search"}
+    _assert_steps_6_and_7_find_the_planted_truths(out)
     assert "report:" in result.stdout
 
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\b\d{3}[-. ]\d{3}[-. ]\d{4}\b|\(\d{3}\) ?\d{3}-\d{4}")
+
+
+def _assert_steps_6_and_7_find_the_planted_truths(out):
+    """Models beat their rules, the budget moves toward the under-invested channel, and nobody
+    who said no reaches an action file."""
+    for name, under, saturated in (("harbor_coffee", "paid_social", "paid_search"),
+                                   ("summit_outdoor", "paid_social", "paid_search")):
+        run_dir = out / name / "default"
+        metrics = json.loads((run_dir / "model_metrics.json").read_text())
+        assert metrics["propensity"]["beats_baseline"] is True
+        split = pd.read_csv(run_dir / "actions" / "budget_split.csv").set_index("channel")
+        assert split.at[under, "change"] > 0 > split.at[saturated, "change"]
+    harbor = out / "harbor_coffee" / "default"
+    activation = json.loads((harbor / "activation.json").read_text())
+    assert all(a["what_to_do"] for a in activation["actions"])
+    customers = pd.read_csv(ROOT / "sample_data" / "harbor_coffee" / "data" / "customers.csv")
+    said_no = customers[customers["consent_email"].astype(str).str.lower().isin(["false", "no"])]
+    mailchimp = pd.read_csv(harbor / "actions" / "mailchimp_tags_contains_emails.csv")
+    assert not set(mailchimp["Email Address"].str.lower()) & set(said_no["email"].str.lower())
+    bloom = json.loads((out / "bloom_yoga" / "default" / "activation.json").read_text())
+    assert bloom["sections"]["budget"]["ran"] is False  # 26 weeks of flat spend: the fallback
+    assert "Response curves cannot be fitted" in bloom["sections"]["budget"]["reading"]
 
 
 def _assert_no_personal_data(run_dir):
