@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import budget, media
+from helpers import budget, curves, media
 from helpers.plan import open_plan
 
 SAMPLES = ("harbor_coffee", "summit_outdoor", "bloom_yoga")
@@ -41,7 +41,7 @@ def bench(name: str, run_dir: Path, repeats: int) -> dict:
     table = media.channel_support(frame)
     channels = list(table.loc[table["usable"], "channel"]) or list(table["channel"])
     holdout = media.HOLDOUT_WEEKS if supported else 0
-    fits = _seconds(lambda: media.ResponseCurves(holdout_weeks=holdout).fit(
+    fits = _seconds(lambda: curves.ResponseCurves(holdout_weeks=holdout).fit(
         frame, channels=channels), repeats)
     section = _seconds(lambda: budget.budget_section(plan), repeats)
     return {"business": name, "weeks": len(frame), "channels": len(channels),
@@ -55,9 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    media.ResponseCurves().fit(media.simulate_media({"a": {"decay": 0.2, "half_saturation": 1.0,
-                                                           "shape": 1.0, "beta": 1.0,
-                                                           "mean_spend": 1.0}}))  # imports
+    curves.ResponseCurves().fit(curves.simulate_media({"a": {"decay": 0.2, "half_saturation": 1.0,
+                                                             "shape": 1.0, "beta": 1.0,
+                                                             "mean_spend": 1.0}}))  # imports
     with tempfile.TemporaryDirectory() as tmp:
         rows = [bench(name, Path(tmp), args.repeats) for name in SAMPLES]
     head = ("business", "weeks", "channels", "supported", "prepare_s", "frame_s", "fit_median_s",

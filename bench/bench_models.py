@@ -17,7 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
-from helpers import clv, forecast
+from helpers import clv, forecast, lifetime
 from helpers.plan import open_plan
 
 SAMPLES = ("harbor_coffee", "bloom_yoga", "summit_outdoor")
@@ -37,15 +37,15 @@ def bench(name: str, run_dir: Path, repeat: int) -> dict:
     started = time.perf_counter()
     orders = plan.prepared("orders")
     prepare = time.perf_counter() - started
-    data = clv.rfm_summary(orders, cutoff=plan.as_of)
+    data = lifetime.rfm_summary(orders, cutoff=plan.as_of)
     weeks = len(forecast.weekly_revenue(orders, as_of=plan.as_of))
     return {
         "sample": name, "prepare": prepare, "weeks": weeks, "customers": len(data),
         "forecast": best_of(repeat, lambda: forecast.forecast_sales(plan)),
-        "bgnbd": best_of(repeat, lambda: clv.BetaGeo().fit(data.frequency, data.recency,
-                                                            data["T"])),
-        "gamma_gamma": best_of(repeat, lambda: clv.GammaGamma().fit(data.frequency,
-                                                                    data.monetary_value)),
+        "bgnbd": best_of(repeat, lambda: lifetime.BetaGeo().fit(data.frequency, data.recency,
+                                                                 data["T"])),
+        "gamma_gamma": best_of(repeat, lambda: lifetime.GammaGamma().fit(data.frequency,
+                                                                         data.monetary_value)),
         "clv_section": best_of(repeat, lambda: clv.customer_value(plan)),
     }
 

@@ -1,6 +1,6 @@
 """Step 07: where the next unit of ad money should go, from the response curves of
-``helpers.media``; or, when the data cannot support curves, what the platforms report and the
-test that would settle it.
+``helpers.curves``; or, when the data cannot support curves, what the platforms report and the
+test that would settle it (``helpers.media_fallback``).
 
 All amounts here are per month (a month is 52 / 12 weeks of the curves' steady weekly response).
 Ranges are 90 % ranges over the curves' parameter draws, taken jointly across channels.
@@ -14,17 +14,14 @@ import numpy as np
 import pandas as pd
 
 from helpers import media, plots
+from helpers.curves import ResponseCurves
 from helpers.errors import ConfigError, UnknownNameError
-from helpers.explore import known, label
+from helpers.explore import label
+from helpers.media_fallback import fallback_reading, money_range, plot_fallback, roas_fallback
 from helpers.plan import money
 
-DATE, CHANNEL, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
-    "marketing_spend", "date", "channel", "spend", "conversions", "platform_revenue")
-(CREATED_AT,) = known("leads", "created_at")
 WPM = 52 / 12  # weeks per month
 LOW_SHARE, HIGH_SHARE, SEEN_CAP = 0.5, 2.0, 1.5  # band around today's spend; cap x top week
-MAX_TEST_WEEKS = 26
-Q = ((1 - media.LEVEL) / 2, (1 + media.LEVEL) / 2)
 
 
 # ---- the optimiser ---------------------------------------------------------------------------
@@ -40,7 +37,7 @@ def _amounts(value, channels, what: str) -> dict[str, float]:
     return {ch: float(v) for ch, v in value.items()}
 
 
-def default_bounds(curves: media.ResponseCurves, current: dict[str, float]) -> pd.DataFrame:
+def default_bounds(curves: ResponseCurves, current: dict[str, float]) -> pd.DataFrame:
     """Per channel, monthly: half to twice its current spend, and never above 1.5 x the highest
     week it ever had (a channel not running now may go back up to its average week)."""
     rows = {}
@@ -132,7 +129,7 @@ def _maximise(curves, channels, lo, hi, total, starts) -> np.ndarray:
     return best
 
 
-def optimise_budget(curves: media.ResponseCurves, *, total: float, current: dict[str, float],
+def optimise_budget(curves: ResponseCurves, *, total: float, current: dict[str, float],
                     min_spend=None, max_spend=None, locked=(), seed: int = 42) -> pd.DataFrame:
     """The monthly split of ``total`` over the channels of ``current`` ({channel: monthly
     spend now}) that the curves expect to bring the most extra revenue.
@@ -165,11 +162,12 @@ def optimise_budget(curves: media.ResponseCurves, *, total: float, current: dict
 
 def _ranged(point: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per channel and in total: the point and the 90 % ends of the draws (joint)."""
-    lo, hi = np.quantile(np.column_stack([draws, draws.sum(axis=1)]), Q, axis=0)
+    both = np.column_stack([draws, draws.sum(axis=1)])
+    lo, hi = np.quantile(both, media.LEVEL_ENDS, axis=0)
     return np.r_[point, point.sum()], lo, hi
 
 
-def scenario(curves: media.ResponseCurves, *, monthly_total: float, months: int = 3,
+def scenario(curves: ResponseCurves, *, monthly_total: float, months: int = 3,
              allocation: dict[str, float] | None = None, current: dict[str, float] | None = None,
              locked=()) -> pd.DataFrame:
     """"If I spend ``monthly_total`` a month": the split (``allocation`` as given, else the
@@ -188,105 +186,6 @@ def scenario(curves: media.ResponseCurves, *, monthly_total: float, months: int 
     return out
 
 
-# ---- the fallback: what the platforms report, and a test ------------------------------------
-def _weekly(dates: pd.Series, values=None) -> pd.Series:
-    """Weekly sums (count without ``values``) over full weeks, empty weeks as zero."""
-    week = media.week_start(dates)
-    s = (pd.Series(1.0, index=week) if values is None else pd.Series(values.to_numpy(), index=week))
-    s = s.groupby(level=0).sum()
-    return s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="7D"), fill_value=0.0)[1:-1]
-
-
-def _noise(series: pd.Series) -> tuple[float, float]:
-    """Mean and week-to-week noise (sd of the weekly differences / sqrt 2: slow trends and
-    seasons do not count as noise)."""
-    return float(series.mean()), float(series.diff().std() / np.sqrt(2))
-
-
-def _weeks_needed(mean: float, effect: float, sd: float) -> float:
-    """Weeks per arm to detect ``effect`` on a weekly mean with noise ``sd`` (80 % power, 5 %
-    significance; ``helpers.testplan.sample_size``); NaN when it cannot be worked out."""
-    from helpers.testplan import sample_size
-
-    if not sd > 0 or not effect > 0:
-        return np.nan
-    if effect / sd > 3:  # beyond the power solver's range: two weeks a side already show it
-        return 2
-    try:
-        return max(sample_size(mean, mean + effect, sd=sd), 2)
-    except (ValueError, RuntimeError):
-        return np.nan
-
-
-def suggest_test(channel: str, weekly_spend: float, weekly_conversions: float, *,
-                revenue: tuple[float, float], leads: tuple[float, float] | None = None,
-                currency: str = "USD") -> str:
-    """The test that would measure a channel: alternate weeks on and off, long enough to tell
-    whether it brings back its own cost in revenue (``revenue``: weekly mean and noise) or,
-    failing that, the leads the platform claims (``leads``: weekly mean and noise, for a channel
-    whose conversions are leads); when neither fits in 26 weeks, a geographic holdout."""
-    name, n = label(channel), _weeks_needed(revenue[0], weekly_spend, revenue[1])
-    if 2 * n <= MAX_TEST_WEEKS:
-        return (f"Switch {name} off in alternate weeks for {2 * n:.0f} weeks ({n:.0f} on, "
-                f"{n:.0f} off) and compare weekly sales: enough to tell whether it brings back "
-                f"at least its cost, {money(weekly_spend, currency)} a week.")
-    m = _weeks_needed(leads[0], weekly_conversions, leads[1]) if leads else np.nan
-    if 2 * m <= MAX_TEST_WEEKS:
-        return (f"Switch {name} off in alternate weeks for {2 * m:.0f} weeks and compare weekly "
-                f"leads: enough to tell whether it brings the {weekly_conversions:.0f} leads "
-                "a week the platform claims.")
-    took = (f"alternate weeks on and off would take {2 * n:,.0f} weeks" if pd.notna(n) else
-            "your weekly sales are too irregular to time a test on them")
-    leads_too = (f", or {2 * m:,.0f} weeks to confirm the {weekly_conversions:.0f} leads a week "
-                 "the platform claims" if pd.notna(m) else "")
-    return (f"{name.capitalize()} costs {money(weekly_spend, currency)} a week, small against "
-            f"the week-to-week swings of your totals ({took}{leads_too}). Run a holdout instead: "
-            f"hold {name} back in a third of your postcodes or regions (for e-mail, from a random "
-            "third of your list) for 8 weeks and compare orders and leads with the rest.")
-
-
-def roas_fallback(plan, frame: pd.DataFrame | None = None, *, seed: int = 42,
-                  n_boot: int = 1000) -> pd.DataFrame:
-    """Per channel over the weeks it ran (within ``frame``'s weeks when given): spend, what the
-    platform reports (revenue, conversions), ROAS and cost per conversion (CPA) with 90 %
-    bootstrap ranges over weeks, and a ``recommended_test``."""
-    s = plan.prepared("marketing_spend")
-    if frame is not None and len(frame):
-        s = s[(s[DATE] >= frame[media.WEEK].min()) & (s[DATE] < frame[media.WEEK].max()
-                                                       + pd.Timedelta(days=7))]
-    orders = plan.prepared("orders") if plan.has("orders") else None
-    revenue = _noise(_weekly(orders[media.ORDER_DATE], orders[media.NET_REVENUE])) \
-        if orders is not None else (0.0, 0.0)
-    leads = _noise(_weekly(plan.prepared("leads")[CREATED_AT])) if plan.has("leads") else None
-    rng, rows = np.random.default_rng(seed), []
-    for ch, g in s.groupby(CHANNEL, sort=True):
-        w = g.groupby(media.week_start(g[DATE]))[[SPEND, CONVERSIONS, PLATFORM_REVENUE]].sum(
-            min_count=1).reindex(columns=[SPEND, CONVERSIONS, PLATFORM_REVENUE])
-        w = w[w[SPEND] > 0]
-        if w.empty:
-            continue
-        idx = rng.integers(0, len(w), size=(n_boot, len(w)))
-        row = {"channel": ch, "weeks": len(w), "spend": w[SPEND].sum(),
-               "platform_revenue": w[PLATFORM_REVENUE].sum(min_count=1),
-               "conversions": w[CONVERSIONS].sum(min_count=1)}
-        for name, num, den in (("roas", PLATFORM_REVENUE, SPEND), ("cpa", SPEND, CONVERSIONS)):
-            a, b = w[num].fillna(0).to_numpy(), w[den].fillna(0).to_numpy()
-            ok = w[num].notna().any() and w[den].notna().any() and b.sum() > 0
-            boot = a[idx].sum(axis=1) / np.where(b[idx].sum(axis=1) > 0, b[idx].sum(axis=1), np.nan)
-            row[name] = a.sum() / b.sum() if ok else np.nan
-            row[f"{name}_low"], row[f"{name}_high"] = (np.nanquantile(boot, Q) if ok
-                                                       else (np.nan, np.nan))
-        conv = (row["conversions"] if pd.notna(row["conversions"]) else 0.0) / len(w)
-        # a channel that reports no revenue counts leads or sign-ups as its conversions
-        row["recommended_test"] = suggest_test(
-            ch, row["spend"] / len(w), conv, revenue=revenue, currency=plan.currency,
-            leads=leads if pd.isna(row["platform_revenue"]) else None)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["channel", "weeks", "spend", "platform_revenue",
-                                       "conversions", "roas", "roas_low", "roas_high", "cpa",
-                                       "cpa_low", "cpa_high", "recommended_test"])
-
-
 # ---- the section -----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class BudgetResult:
@@ -295,7 +194,7 @@ class BudgetResult:
     supported: bool
     reason: str
     frame: pd.DataFrame | None = None
-    curves: media.ResponseCurves | None = None
+    curves: ResponseCurves | None = None
     allocation: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
     fallback: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -363,7 +262,7 @@ def budget_section(plan, *, monthly_total: float | None = None, locked=(), min_s
                             reading=fallback_reading(fallback, reason, cur),
                             warnings=[reason], headline={"supported": False, "weeks": len(frame)})
     support = media.channel_support(frame)
-    curves = media.ResponseCurves(seed=seed).fit(frame, channels=list(
+    curves = ResponseCurves(seed=seed).fit(frame, channels=list(
         support.loc[support["usable"], "channel"]))
     current, fixed = _current(plan, curves, frame)
     for ch in locked:
@@ -432,10 +331,6 @@ def _scenarios(curves, current, lock, total, lo, hi) -> pd.DataFrame:
 
 
 # ---- readings and the chart ------------------------------------------------------------------
-def _range(lo: float, hi: float, cur: str, decimals: int = 0) -> str:
-    return f"{money(lo, cur, decimals=decimals)} to {money(hi, cur, decimals=decimals)}"
-
-
 def _fit_sentences(frame, q: dict, warnings: list[str]) -> list[str]:
     text = [f"From {len(frame)} weeks of spend and sales, the curves explain {q['r2']:.0%} of the "
             "ups and downs of your weekly revenue, together with trend, season and sale weeks."]
@@ -461,12 +356,12 @@ def _supported(plan, frame, curves, support, allocation, scenarios, fallback, lo
                   key=lambda c: -s.at[c, "marginal_roas"])
     text.append(f"At today's spend, one more {money(1, cur)} a week brings back " + "; ".join(
         f"{money(s.at[ch, 'marginal_roas'], cur, decimals=2)} on {label(ch)} (90 % range "
-        f"{_range(s.at[ch, 'marginal_roas_low'], s.at[ch, 'marginal_roas_high'], cur, 2)})"
+        f"{money_range(s.at[ch, 'marginal_roas_low'], s.at[ch, 'marginal_roas_high'], cur, 2)})"
         for ch in free) + ".")
     if moved.max() > 0.02 * gain["current"]:
         text.append(f"Moving about {money(moved.max(), cur)} a month from {label(down)} to "
                     f"{label(up)} is expected to bring {money(gain['gain'], cur)} more revenue a "
-                    f"month (90 % range {_range(gain['gain_low'], gain['gain_high'], cur)}).")
+                    f"month (90 % range {money_range(gain['gain_low'], gain['gain_high'], cur)}).")
     else:
         text.append("Your split is already close to the best the curves can find.")
     text.append("Each channel stays between half and twice its current spend and under 1.5 times "
@@ -498,34 +393,12 @@ def _supported(plan, frame, curves, support, allocation, scenarios, fallback, lo
                         " ".join(text), warnings, headline, cur)
 
 
-def fallback_reading(fallback: pd.DataFrame, reason: str, currency: str) -> str:
-    """What the platforms report per channel, with ranges, and the test to run instead."""
-    text = [reason, "Until then, here is what the ad platforms report; they also count buyers who "
-            "would have come anyway, so read their figures as an upper bound."]
-    for r in fallback.itertuples():
-        parts = [f"{label(r.channel).capitalize()}: {money(r.spend, currency)} over {r.weeks} "
-                 "weeks"]
-        if pd.notna(r.roas):
-            parts.append(f"{r.roas:.2f} of revenue per {money(1, currency)} (90 % range "
-                         f"{r.roas_low:.2f} to {r.roas_high:.2f})")
-        if pd.notna(r.cpa):
-            parts.append(f"{money(r.cpa, currency, decimals=2)} per conversion (90 % range "
-                         f"{_range(r.cpa_low, r.cpa_high, currency)})")
-        text.append(", ".join(parts) + ". " + r.recommended_test)
-    return " ".join(text)
-
-
 def plot_allocation(result: BudgetResult, ax=None):
     """Current and recommended monthly spend per channel (fixed channels included); without
     curves, the platform-reported cost per conversion with its range."""
-    ax, cur, h = plots.axes(ax), result.currency, result.headline
     if result.allocation.empty:
-        f = result.fallback.dropna(subset=["cpa"])
-        ax.barh([label(c) for c in f["channel"]], f["cpa"], color=plots.MUTED,
-                xerr=[f["cpa"] - f["cpa_low"], f["cpa_high"] - f["cpa"]])
-        ax.set(xlabel=f"cost per conversion the platform reports ({cur})", title="No curves yet: "
-               "test before moving budget; the platforms report these costs")
-        return plots.money_axis(ax, cur, axis="x")
+        return plot_fallback(result.fallback, currency=result.currency, ax=ax)
+    ax, cur, h = plots.axes(ax), result.currency, result.headline
     a = result.allocation[result.allocation["channel"] != "total"]
     y = np.arange(len(a))
     ax.barh(y - 0.2, a["current"], height=0.4, color=plots.MUTED, label="today")

@@ -1,16 +1,9 @@
 """Step 06: what each customer is likely to be worth over the next months.
 
-BG/NBD (Fader, Hardie & Lee 2005) models repeat purchases: while "alive" a customer buys at their
-own steady rate (rates vary as a gamma distribution) and after each repeat purchase leaves for
-good with their own probability (a beta distribution). Gamma-Gamma (Fader, Hardie & Lee 2005,
-"RFM and CLV") models the average spend per purchase. Both log-likelihoods are written here by
-hand and maximised with scipy (L-BFGS-B on log-parameters, two starts): lifetimes (unmaintained)
-and pymc-marketing (which brings PyMC) are not dependencies of the workbook.
-
-Time is measured in weeks. ``rfm_summary`` counts purchase days: several orders on one day are one
-purchase; refund rows and orders worth nothing are left out. ``customer_value`` checks the model on
-the last ``holdout_weeks`` (fitted on the data before them) against a simple rule, then fits on all
-the data and values each customer over the next ``months`` months.
+The models are ``helpers.lifetime``'s: BG/NBD for how often each customer buys again and
+Gamma-Gamma for how much per purchase, on purchase days counted in weeks. ``customer_value`` checks
+the model on the last ``holdout_weeks`` (fitted on the data before them) against a simple rule,
+then fits on all the data and values each customer over the next ``months`` months.
 """
 
 from __future__ import annotations
@@ -21,158 +14,14 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.explore import CUSTOMER_ID, ORDER_DATE, REVENUE, known
+from helpers.explore import CUSTOMER_ID, ORDER_DATE
+from helpers.lifetime import BetaGeo, GammaGamma, purchase_days, rfm_summary
 from helpers.plan import money
 from helpers.segments import NO_CUSTOMER
 
-(COST,) = known("products", "cost")
-PRODUCT_ID, QUANTITY, UNIT_PRICE = known("order_items", "product_id", "quantity", "unit_price")
-NET_REVENUE, IS_REFUND = "net_revenue", "is_refund"  # added to orders by step 04 (prepare)
 WEEKS_PER_MONTH = 365.25 / 7 / 12
 MIN_CUSTOMERS, MIN_REPEAT = 100, 50
 BINS = ["0", "1", "2", "3", "4", "5", "6", "7+"]
-
-
-# ---- the data: one row per customer ---------------------------------------------------------------
-def purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
-    """customer_id, day, value: one row per customer and day with a purchase (net revenue summed
-    over the day's orders); refund rows, orders worth nothing and guest orders are left out."""
-    value = orders[NET_REVENUE] if NET_REVENUE in orders else orders[REVENUE]
-    refund = orders[IS_REFUND].astype(bool) if IS_REFUND in orders else False
-    keep = orders[CUSTOMER_ID].notna() & (value > 0) & ~refund
-    days = pd.DataFrame({"customer_id": orders.loc[keep, CUSTOMER_ID],
-                         "day": orders.loc[keep, ORDER_DATE].dt.normalize(), "value": value[keep]})
-    return days.groupby(["customer_id", "day"], as_index=False)["value"].sum()
-
-
-def rfm_summary(orders: pd.DataFrame, *, cutoff, holdout_end=None) -> pd.DataFrame:
-    """Per customer who bought on or before ``cutoff`` (index ``customer_id``): ``frequency``
-    (repeat purchase days), ``recency`` (weeks from the first to the last purchase day), ``T``
-    (weeks from the first purchase day to ``cutoff``), ``monetary_value`` (mean value of the repeat
-    purchase days, 0 without one) and, with ``holdout_end``, ``holdout_purchases`` and
-    ``holdout_spend`` (purchase days after ``cutoff`` up to ``holdout_end``, both days whole)."""
-    cutoff = pd.Timestamp(cutoff).normalize()
-    days = purchase_days(orders)
-    cal = days[days.day <= cutoff]
-    g = cal.groupby("customer_id").day
-    first, last = g.min(), g.max()
-    repeat = cal[cal.day > cal.customer_id.map(first)].groupby("customer_id")["value"]
-    out = pd.DataFrame({"frequency": g.size() - 1, "recency": (last - first).dt.days / 7,
-                        "T": (cutoff - first).dt.days / 7,
-                        "monetary_value": repeat.mean().reindex(first.index, fill_value=0.0)})
-    if holdout_end is not None:
-        end = pd.Timestamp(holdout_end).normalize()
-        held = days[(days.day > cutoff) & (days.day <= end)].groupby("customer_id")["value"]
-        out["holdout_purchases"] = held.size().reindex(out.index, fill_value=0)
-        out["holdout_spend"] = held.sum().reindex(out.index, fill_value=0.0)
-    return out.rename_axis("customer_id")
-
-
-# ---- the models -------------------------------------------------------------------------------------
-def _unpack(params, names: tuple[str, ...]) -> tuple[float, ...]:
-    return tuple(params[k] for k in names) if isinstance(params, dict) else tuple(params)
-
-
-def _fit(nll, starts: list[np.ndarray], bounds: list[tuple[float, float]]):
-    """The best of a few L-BFGS-B runs of ``nll`` (a mean negative log-likelihood in log-params),
-    and the covariance of the log-params from its numerical Hessian (times the row count)."""
-    from scipy.optimize import minimize
-    from statsmodels.tools.numdiff import approx_hess3
-
-    best = min((minimize(nll, x0, method="L-BFGS-B", bounds=bounds) for x0 in starts),
-               key=lambda res: res.fun)
-    try:
-        cov = np.linalg.inv(approx_hess3(best.x, nll))
-    except np.linalg.LinAlgError:
-        cov = np.full((len(best.x), len(best.x)), np.nan)
-    return best, cov
-
-
-def bgnbd_loglik(r, alpha, a, b, frequency, recency, T) -> np.ndarray:
-    """Each customer's BG/NBD log-likelihood, its two terms (still active at T, or gone just after
-    the last purchase) added in logs for stability."""
-    from scipy.special import betaln, gammaln
-
-    x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-    still = betaln(a, b + x) - (r + x) * np.log(alpha + T)
-    gone = betaln(a + 1, b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + tx)
-    return common + np.logaddexp(still, np.where(x > 0, gone, -np.inf))
-
-
-class BetaGeo:
-    """The BG/NBD model: ``fit(frequency, recency, T)`` learns ``params_`` (r, alpha, a, b) and
-    ``cov_`` (covariance of their logs); time in the unit of recency and T (here weeks)."""
-
-    names = ("r", "alpha", "a", "b")
-
-    def __init__(self, *, starts: int = 2):
-        self.starts = starts
-
-    def fit(self, frequency, recency, T):
-        x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
-        nll = lambda th: -bgnbd_loglik(*np.exp(th), x, tx, T).mean()  # noqa: E731
-        starts = [np.zeros(4), np.log([0.5, max(T.mean(), 1.0), 1.0, 2.0])][:self.starts]
-        res, cov = _fit(nll, starts, [(-9.0, 9.0)] * 4)
-        self.params_ = dict(zip(self.names, np.exp(res.x).tolist(), strict=True))
-        self.theta_, self.cov_, self.converged_ = res.x, cov / len(x), bool(res.success)
-        return self
-
-    def expected_purchases(self, t, frequency, recency, T, *, params=None) -> np.ndarray:
-        """Expected purchases in the next ``t`` weeks given each customer's history; ``params``
-        (a dict or a tuple in the order of ``names``) instead of the fitted ones."""
-        from scipy.special import hyp2f1
-
-        r, alpha, a, b = _unpack(params or self.params_, self.names)
-        a = a if abs(a - 1) > 1e-9 else 1 + 1e-9
-        x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
-        ahead = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
-            r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        return (a + b + x - 1) / (a - 1) * ahead * self.p_alive(x, tx, T, params=(r, alpha, a, b))
-
-    def p_alive(self, frequency, recency, T, *, params=None) -> np.ndarray:
-        """The probability that each customer has not left for good (1 before a repeat
-        purchase: in BG/NBD a customer can only leave just after one)."""
-        r, alpha, a, b = _unpack(params or self.params_, self.names)
-        x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
-        odds = a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + tx)) ** (r + x)
-        return 1 / (1 + np.where(x > 0, odds, 0.0))
-
-
-def gamma_gamma_loglik(p, q, v, frequency, monetary_value) -> np.ndarray:
-    """Each repeat buyer's Gamma-Gamma log-likelihood of their mean spend per purchase."""
-    from scipy.special import gammaln
-
-    x, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
-    return (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(x * m + v))
-
-
-class GammaGamma:
-    """Spend per purchase: ``fit(frequency, monetary_value)`` on repeat buyers learns ``params_``
-    (p, q, v); q is kept above 1 so that the average spend exists."""
-
-    names = ("p", "q", "v")
-
-    def __init__(self, *, starts: int = 2):
-        self.starts = starts
-
-    def fit(self, frequency, monetary_value):
-        x, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
-        x, m = x[(x > 0) & (m > 0)], m[(x > 0) & (m > 0)]
-        nll = lambda th: -gamma_gamma_loglik(*np.exp(th), x, m).mean()  # noqa: E731
-        starts = [np.log([1.0, 2.0, m.mean()]), np.log([5.0, 5.0, 4 * m.mean()])][:self.starts]
-        res, cov = _fit(nll, starts, [(-9.0, 9.0), (np.log(1.001), 9.0), (-9.0, 14.0)])
-        self.params_ = dict(zip(self.names, np.exp(res.x).tolist(), strict=True))
-        self.theta_, self.cov_, self.converged_ = res.x, cov / len(x), bool(res.success)
-        return self
-
-    def expected_spend(self, frequency, monetary_value, *, params=None) -> np.ndarray:
-        """Expected spend per future purchase: each buyer's mean pulled towards the average
-        (p v / (q - 1)), the less so the more repeat purchases they made."""
-        p, q, v = _unpack(params or self.params_, self.names)
-        x, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
-        return p * (v + x * m) / (p * x + q - 1)
 
 
 # ---- the check, the values, the section -----------------------------------------------------------
@@ -202,19 +51,6 @@ def holdout_check(orders: pd.DataFrame, *, as_of, holdout_weeks: int = 26):
               "mae_model": float(np.mean(np.abs(pred - frame.actual))),
               "mae_baseline": float(np.mean(np.abs(base - frame.actual)))}
     return check, totals
-
-
-def gross_margin(plan) -> float | None:
-    """1 - sum(quantity x cost) / sum(quantity x unit_price) over the order lines whose product has
-    a cost (products.cost); None when the business has no product costs."""
-    if not (plan.has("products") and plan.has("order_items")):
-        return None
-    products = plan.prepared("products")
-    if COST not in products or products[COST].notna().sum() == 0:
-        return None
-    items = plan.prepared("order_items").merge(products[[PRODUCT_ID, COST]].dropna(), on=PRODUCT_ID)
-    sales = (items[QUANTITY] * items[UNIT_PRICE]).sum()
-    return float(1 - (items[QUANTITY] * items[COST]).sum() / sales) if sales > 0 else None
 
 
 def _values(bg: BetaGeo, gg: GammaGamma, data: pd.DataFrame, *, months: int, discount: float,
@@ -289,7 +125,11 @@ def customer_value(plan, *, months: int = 12, holdout_weeks: int = 26,
     repeaters, col = int((data.frequency > 0).sum()), f"clv_{months}m"
     if len(data) < MIN_CUSTOMERS or repeaters < MIN_REPEAT:
         return _fallback(orders, data, plan.as_of, months, plan.currency)
-    margin = margin if margin is not None else gross_margin(plan)
+    if margin is None:  # from the products' costs; None when the data has none
+        from helpers.strategy import estimate_margin
+
+        found = estimate_margin(plan, default=None)[0]
+        margin = None if found is None else float(found)
     check, totals = holdout_check(orders, as_of=plan.as_of, holdout_weeks=holdout_weeks)
     bg = BetaGeo().fit(data.frequency, data.recency, data["T"])
     gg = GammaGamma().fit(data.frequency, data.monetary_value)

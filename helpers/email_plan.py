@@ -5,7 +5,7 @@ Send times come from each customer's own opens (the hour, in your time zone, aro
 most); with fewer than ``min_opens`` opens, their segment's hour, else everyone's. Flows are trigger
 rules on your orders: welcome (new sign-ups who have not ordered), win-back (lapsed or high churn
 risk) and replenishment (a reminder before a regular's next order is due). Only customers who
-agreed to e-mail appear anywhere (``helpers.audiences.eligible``).
+agreed to e-mail appear anywhere (``helpers.consent.eligible``).
 """
 
 from __future__ import annotations
@@ -15,28 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers import plots
+from helpers import consent, plots
 from helpers.audiences import (
-    CONSENT_EMAIL,
-    CUSTOMER_ID,
     MAILCHIMP_FILE,
     MAILCHIMP_TODO,
     audience_reading,
     audience_summary,
     check_scores,
-    eligibility_table,
-    eligible,
-    eligible_reading,
     email_audiences,
     mailchimp_import,
     plan_scores,
     top,
-    unsubscribed_ids,
 )
-from helpers.explore import known, purchases
+from helpers.explore import CUSTOMER_ID, ORDER_DATE, known, purchases
 
 OPENED_AT = known("email_events", "opened_at")[0]
-ORDER_DATE = known("orders", "order_date")[0]
 SIGNUP_DATE = known("customers", "signup_date")[0]
 HOURS = np.arange(24)
 MIN_SEGMENT_CUSTOMERS = 30  # a segment's own hour needs this many customers with their own hour
@@ -204,7 +197,7 @@ def flow_members(orders: pd.DataFrame, customers: pd.DataFrame, *, as_of,
     for replenishment the day to send), among customers who may be e-mailed. A customer in
     win-back is not also sent a replenishment reminder."""
     as_of = pd.Timestamp(as_of).normalize()
-    people = eligible(customers, purpose="email")[0].set_index(CUSTOMER_ID)
+    people = consent.eligible(customers, purpose="email")[0].set_index(CUSTOMER_ID)
     every = cadence(orders, as_of=as_of)  # the typical gap is everyone's, opted out or not
     c = every.reindex(people.index).dropna(subset=["last"])
     signup = people[SIGNUP_DATE].dt.normalize() if SIGNUP_DATE in people else pd.Series(
@@ -379,20 +372,22 @@ def email_section(plan, *, scores: pd.DataFrame | None = None, min_opens: int = 
     from helpers.segments import rfm_table
 
     scores = plan_scores(plan, scores)
-    people, counts = eligible(plan.prepared("customers"), purpose="email",
-                              unsubscribed=unsubscribed_ids(plan))
+    people, counts = consent.eligible(plan.prepared("customers"), purpose="email",
+                                      unsubscribed=consent.unsubscribed_ids(plan))
     if not counts["eligible"]:
-        why = ("your customers table has no consent_email column: add one (yes/no) saying who "
-               "agreed to your e-mails" if CONSENT_EMAIL not in plan.prepared("customers") else
-               "nobody has both agreed to e-mail and a usable address")
+        why = ("nobody has both agreed to e-mail and a usable address"
+               if consent.CONSENT_EMAIL in plan.prepared("customers") else
+               "your customers table has no consent_email column: add one (yes/no) saying who "
+               "agreed to your e-mails")
         return EmailResult(False, f"No e-mail audience can be made: {why}.",
-                           eligibility_table(counts), reading=f"No e-mail audience can be made: "
-                           f"{why}.", headline={"email_eligible": 0})
+                           consent.eligibility_table(counts), reading="No e-mail audience can be "
+                           f"made: {why}.", headline={"email_eligible": 0})
     orders = plan.prepared("orders") if plan.has("orders") else None
     segments = rfm_table(orders, as_of=plan.as_of) if orders is not None else None
     aud = email_audiences(people, scores=scores, segments=segments)
     times, hours, timed, send_text = _send_part(plan, people, segments, min_opens)
-    text, table = [eligible_reading(counts), audience_reading(aud, scores)], pd.DataFrame()
+    text = [consent.eligible_reading(counts), audience_reading(aud, scores)]
+    table = pd.DataFrame()
     if orders is not None:
         members = flow_members(orders, people, as_of=plan.as_of, scores=scores, rules=rules)
         table = flows(orders, people, as_of=plan.as_of, scores=scores, rules=rules,
@@ -409,7 +404,7 @@ def email_section(plan, *, scores: pd.DataFrame | None = None, min_opens: int = 
     if len(table):
         headline |= {f"{f.replace('-', '_')}_flow": int(n) for f, n in
                      table.set_index("flow")["audience_today"].items()}
-    return EmailResult(True, "", eligibility_table(counts), audience_summary(
+    return EmailResult(True, "", consent.eligibility_table(counts), audience_summary(
         aud[aud["kind"] != "flow"]), times, hours, timed, table, files,
         {MAILCHIMP_FILE: MAILCHIMP_TODO} if files else {},
         " ".join(text[:2] + [send_text] + text[2:]), warnings, headline)

@@ -17,6 +17,7 @@ import pandas as pd
 from helpers import plots
 from helpers.explore import CUSTOMER_ID, DAY, ORDER_DATE, ORDER_ID, PRODUCT_ID, cap, known, label
 from helpers.explore import purchases as _purchases
+from helpers.prepare import IS_REFUND
 
 NAME, CATEGORY = known("products", "name", "category")
 CO_PURCHASE, POPULAR, POPULARITY = "co-purchase", "popular", "popularity"
@@ -44,8 +45,8 @@ def basket_table(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFra
     refunds): order_id, customer_id, order_date, product_id, plus name and category when known."""
     as_of = orders[ORDER_DATE].max() if as_of is None else as_of
     o = _purchases(orders, as_of=as_of)
-    if "is_refund" in o:
-        o = o[~o["is_refund"].astype(bool)]
+    if IS_REFUND in o:
+        o = o[~o[IS_REFUND].astype(bool)]
     b = (items[[ORDER_ID, PRODUCT_ID]].dropna()
          .merge(o[[ORDER_ID, CUSTOMER_ID, ORDER_DATE]], on=ORDER_ID)
          .drop_duplicates([ORDER_ID, PRODUCT_ID]))
@@ -92,8 +93,7 @@ class ItemItemRecommender:
     """
 
     def __init__(self, n: int = 3, *, min_support: int = 3):
-        self.n = n
-        self.min_support = min_support
+        self.n, self.min_support = n, min_support
 
     def fit(self, baskets: pd.DataFrame) -> ItemItemRecommender:
         from scipy import sparse

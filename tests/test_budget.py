@@ -14,6 +14,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from helpers import budget, media
+from helpers.curves import ResponseCurves, simulate_media
 from helpers.errors import ConfigError
 from helpers.plan import SAMPLE_DIR, open_plan
 from tests.conftest import write_business
@@ -30,7 +31,7 @@ PLANTED = {"search": {"decay": 0.1, "half_saturation": 300.0, "shape": 1.2, "bet
 
 @pytest.fixture(scope="module")
 def curves():
-    return media.ResponseCurves(seed=5).fit(media.simulate_media(PLANTED, seed=5))
+    return ResponseCurves(seed=5).fit(simulate_media(PLANTED, seed=5))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from helpers import clv
+from helpers import clv, lifetime
 from helpers.plan import open_plan
 from tests.conftest import ROOT, write_business
 
@@ -30,7 +30,7 @@ def simulate_bgnbd(params: dict, n: int, T, seed: int, *, holdout: float = 0.0) 
     their first purchase (a number or one per customer): frequency, recency, T, and with
     ``holdout`` the purchases in the ``holdout`` weeks after T."""
     rng = np.random.default_rng(seed)
-    r, alpha, a, b = (params[k] for k in clv.BetaGeo.names)
+    r, alpha, a, b = (params[k] for k in lifetime.BetaGeo.names)
     T = np.broadcast_to(np.asarray(T, float), (n,)).copy()
     rate, leave = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
     t, x, tx, held = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -74,14 +74,14 @@ HAND = orders([
 
 
 def test_rfm_summary_by_hand():
-    got = clv.rfm_summary(HAND, cutoff="2025-03-03", holdout_end="2025-03-31")
+    got = lifetime.rfm_summary(HAND, cutoff="2025-03-03", holdout_end="2025-03-31")
     assert list(got.index) == ["A", "B"]
     a, b = got.loc["A"], got.loc["B"]
     assert (a.frequency, a.recency, a["T"], a.monetary_value) == (2, 4.0, 8.0, 20.0)
     assert (b.frequency, b.recency, b["T"], b.monetary_value) == (0, 0.0, 6.0, 0.0)
     assert (a.holdout_purchases, a.holdout_spend, b.holdout_purchases) == (1, 12.0, 0)
     # the cutoff day counts whole; without holdout_end there are no holdout columns
-    late = clv.rfm_summary(HAND, cutoff="2025-03-10")
+    late = lifetime.rfm_summary(HAND, cutoff="2025-03-10")
     assert late.loc["A", "frequency"] == 3 and "C" in late.index
     assert "holdout_purchases" not in late
 
@@ -95,7 +95,7 @@ def simulated():
 
 @pytest.fixture(scope="module")
 def bgnbd(simulated):
-    return clv.BetaGeo().fit(simulated.frequency, simulated.recency, simulated["T"])
+    return lifetime.BetaGeo().fit(simulated.frequency, simulated.recency, simulated["T"])
 
 
 def test_bgnbd_recovers_the_parameters_it_was_simulated_from(bgnbd):
@@ -117,7 +117,7 @@ def test_bgnbd_predicts_the_simulated_holdout(bgnbd, simulated):
 
 
 def test_bgnbd_formulas_by_hand():
-    model = clv.BetaGeo()
+    model = lifetime.BetaGeo()
     model.params_ = dict(BG)
     r, alpha, a, b = BG.values()
     # a new customer (x = 0, T = 0): the unconditional expectation of FHL 2005
@@ -125,7 +125,7 @@ def test_bgnbd_formulas_by_hand():
     by_hand = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(
         r, b, a + b - 1, t / (alpha + t)))
     assert model.expected_purchases(t, 0, 0, 0)[()] == pytest.approx(by_hand)
-    assert clv.bgnbd_loglik(r, alpha, a, b, 0, 0, 0)[()] == pytest.approx(0.0)  # log 1
+    assert lifetime.bgnbd_loglik(r, alpha, a, b, 0, 0, 0)[()] == pytest.approx(0.0)  # log 1
     # P(alive): 1 before any repeat purchase; 1 / (1 + a / (b + x - 1) ((alpha + T) / (alpha + tx))^(r + x))
     assert model.p_alive(0, 0, 30)[()] == 1.0
     odds = a / (b + 2 - 1) * ((alpha + 30) / (alpha + 10)) ** (r + 2)
@@ -135,7 +135,7 @@ def test_bgnbd_formulas_by_hand():
 def test_gamma_gamma_recovers_its_parameters_and_shrinks_spend():
     x = 1 + np.random.default_rng(3).poisson(3, 5000)
     m = simulate_gamma_gamma(GG, x, seed=4)
-    model = clv.GammaGamma().fit(x, m)
+    model = lifetime.GammaGamma().fit(x, m)
     for name in GG:  # within 20 %, and within 3 standard errors on the log scale
         assert model.params_[name] == pytest.approx(GG[name], rel=0.2), name
     assert np.all(np.abs(model.theta_ - np.log(list(GG.values())))
@@ -149,7 +149,7 @@ def test_gamma_gamma_recovers_its_parameters_and_shrinks_spend():
 
 def test_simulator_matches_bgnbd_expectations():
     d = simulate_bgnbd(BG, 20000, 0.0, seed=2, holdout=26)
-    model = clv.BetaGeo()
+    model = lifetime.BetaGeo()
     model.params_ = dict(BG)
     assert d.holdout_purchases.mean() == pytest.approx(
         model.expected_purchases(26, 0, 0, 0)[()], rel=0.05)

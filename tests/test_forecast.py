@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import forecast as fc
+from helpers import forecasters as fm
 from helpers.plan import open_plan
 from tests.conftest import ROOT, write_business
 
@@ -48,7 +49,7 @@ def test_weekly_revenue_keeps_full_monday_to_sunday_weeks_only():
 
 def test_holiday_weeks_find_black_friday_and_christmas():
     weeks = pd.date_range("2025-11-17", "2025-12-29", freq="W-MON")
-    flags = fc.holiday_weeks(weeks)
+    flags = fm.holiday_weeks(weeks)
     # 2025: Thanksgiving Thursday 27 Nov, Black Friday 28 Nov; Christmas on a Thursday
     assert flags.index[flags.black_friday == 1].tolist() == [pd.Timestamp("2025-11-24")]
     assert flags.index[flags.christmas == 1].tolist() == [pd.Timestamp("2025-12-22")]
@@ -68,7 +69,7 @@ def test_mape_and_mase_by_hand():
 def test_backtest_of_seasonal_naive_by_hand():
     y = weekly([10, 20, 12, 22, 14, 24, 15, 27])
     got = fc.backtest(y, horizon=2, folds=2, season=2,
-                      models={"sn": fc.SeasonalNaive(season=2)}).iloc[0]
+                      models={"sn": fm.SeasonalNaive(season=2)}).iloc[0]
     # fold 1: train 10 20 12 22, forecast 12 22 for 14 24; fold 2: forecast 14 24 for 15 27
     mase1 = np.mean([2, 2]) / np.mean([2, 2])
     mase2 = np.mean([1, 3]) / np.mean([2, 2, 2, 2])
@@ -81,12 +82,12 @@ def test_backtest_of_seasonal_naive_by_hand():
 
 def test_seasonal_naive_ranges_use_the_past_seasonal_differences():
     y = weekly([10, 20, 12, 23, 15, 24])
-    bands = fc.SeasonalNaive(season=2).fit(y).predict(3)
+    bands = fm.SeasonalNaive(season=2).fit(y).predict(3)
     sd = np.std([2, 3, 3, 1], ddof=1)  # the seasonal differences 12-10, 23-20, 15-12, 24-23
     assert bands.forecast.tolist() == [15, 24, 15]
-    assert bands.upper_80.tolist() == pytest.approx([15 + fc.Z[80] * sd, 24 + fc.Z[80] * sd,
-                                                     15 + fc.Z[80] * sd * np.sqrt(2)])
-    assert fc.Z[80] == pytest.approx(1.2816, abs=1e-4) and fc.Z[95] == pytest.approx(1.96, 1e-3)
+    assert bands.upper_80.tolist() == pytest.approx([15 + fm.Z[80] * sd, 24 + fm.Z[80] * sd,
+                                                     15 + fm.Z[80] * sd * np.sqrt(2)])
+    assert fm.Z[80] == pytest.approx(1.2816, abs=1e-4) and fm.Z[95] == pytest.approx(1.96, 1e-3)
 
 
 # ---- short and awkward histories ------------------------------------------------------------------
