@@ -19,8 +19,8 @@ SCORES = "scores.parquet"
 METRICS = "model_metrics.json"
 UNITS = {"propensity_auc": "number", "churn_auc": "number", "lead_score_auc": "number",
          "forecast_12w": "money", "clv_total": "money", "customers_scored": "count"}
-WHAT = {"propensity": ("buyers", "buy"), "churn": ("customers who stop", "stop"),
-        "lead_score": ("leads who convert", "convert")}
+WHAT = {"propensity": ("buyers", "bought"), "churn": ("customers who stop", "stopped buying"),
+        "lead_score": ("leads who convert", "converted")}
 
 
 def _is_model(result) -> bool:
@@ -54,7 +54,7 @@ def plot_model(result, *, currency: str = "USD"):
     import matplotlib.pyplot as plt
 
     plots.apply_theme()
-    people, verb = WHAT.get(result.name, ("positives", "happen"))
+    people, outcome = WHAT.get(result.name, ("positives", "happened"))
     v = result.validation
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 4.8))
     if result.name == "lead_score" and not result.profit.empty:
@@ -62,7 +62,7 @@ def plot_model(result, *, currency: str = "USD"):
     else:
         ev.plot_gains(ev.gains_data(v["y"], v["p"], baseline=v["baseline"]), what=people,
                       ax=left)
-    ev.plot_calibration(ev.calibration_data(v["y"], v["p"]), what=verb, ax=middle)
+    ev.plot_calibration(ev.calibration_data(v["y"], v["p"]), outcome=outcome, ax=middle)
     ev.plot_drivers(result.drivers, ax=right)
     fig.tight_layout()
     return fig
