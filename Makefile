@@ -31,6 +31,8 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python bench/bench_workbook.py
+	@$(BIN)/python bench/bench_models.py
+	@$(BIN)/python bench/bench_media.py
 
 lint: $(STAMP)
 	@$(BIN)/ruff check helpers tests bench
