@@ -191,6 +191,15 @@ def deciles(score) -> pd.Series:
 
 
 # ---- words -------------------------------------------------------------------------------------
+def beats_rule(m: dict) -> bool:
+    """A model is used only when it ranks better than its simple rule by more than the noise: its
+    AUC is higher and the bootstrap interval of the difference stays above zero (when the
+    interval could not be drawn, the higher AUC alone decides)."""
+    ahead = m["roc_auc"] > m["baseline_roc_auc"]
+    low = m.get("diff_low")
+    return bool(ahead and (low is None or np.isnan(low) or low > 0))
+
+
 def quality_sentences(m: dict, *, people: str, positives: str, rule: str, beats: bool
                       ) -> list[str]:
     """What the test says, from the metrics: AUC with its interval against the rule's, whether
@@ -203,8 +212,10 @@ def quality_sentences(m: dict, *, people: str, positives: str, rule: str, beats:
         text.append(f"It beats the rule by {diff:.2f} ({lo:+.2f} to {hi:+.2f}), so its scores "
                     "are used.")
     elif beats:
+        text.append(f"It beats the rule by {diff:.2f}, so its scores are used.")
+    elif diff > 0:
         text.append(f"It is ahead of the rule by {diff:.2f} only, within the noise ({lo:+.2f} to "
-                    f"{hi:+.2f}): its scores are used, but expect little more than the rule gives.")
+                    f"{hi:+.2f}), so it has not earned its place: the scores come from the rule.")
     else:
         text.append("It does not beat the rule, so the scores come from the rule; a model needs "
                     "more history or more telling data before it earns its keep.")

@@ -166,7 +166,7 @@ def _finish(name, h, fit, model, valid, scores, setup, *, population, warnings=(
             extra_reading="", profit=None) -> ModelResult:
     """The result: card, reading, warnings and headline from the test's numbers."""
     m = fit["metrics"]
-    beats = bool(m["roc_auc"] > m["baseline_roc_auc"])
+    beats = ev.beats_rule(m)
     people, positives, _, rule, what = WORDS[name]
     warnings = ev.metric_warnings(m, positives=positives) + list(warnings)
     use, not_for = (s.format(h=h) for s in USES[name])
@@ -270,7 +270,7 @@ def _customer_model(plan, name: str, h: int, labels, *, seed: int, setup_extra: 
     model = _refit(fit["chosen"], pd.concat([x[cols] for x, _ in recent]),
                    pd.concat([y for _, y in recent]), seed=seed)
     p_now = (model.predict_proba(ft.model_inputs(X3[cols])[0])[:, 1]
-             if m["roc_auc"] > m["baseline_roc_auc"] else ev.rate_by_score(b3, b2, y2))
+             if ev.beats_rule(m) else ev.rate_by_score(b3, b2, y2))
     valid = pd.DataFrame({"y": y2, "p": fit["p"], "baseline": b2}).join(
         X2[[c for c in (ft.REGION, ft.AGE_BAND) if c in X2]])
     scores = pd.DataFrame({"score": p_now}, index=X3.index).reset_index()
@@ -362,7 +362,9 @@ def score_leads(plan, *, call_cost: float = 20.0, conversion_value: float | None
                 ).fillna(yt.mean()).astype(float)
     fit = _fit_and_compare((Xt, yt), (Xv, yv), baseline.to_numpy(), seed=seed)
     value = float(conversion_value or ft.lead_value(leads))
-    profit, best = ev.call_plan(yv, fit["p"], value=value, call_cost=call_cost)
+    use_model = ev.beats_rule(fit["metrics"])  # otherwise the source's rate is each lead's chance
+    profit, best = ev.call_plan(yv, fit["p"] if use_model else baseline.to_numpy(), value=value,
+                                call_cost=call_cost)
     created = leads.set_index(leads[ft.LEAD_ID].astype(str))[ft.CREATED_AT]
     fit["metrics"] |= {
         "days_to_convert": days, "train_from": f"{created[Xt.index].min():%Y-%m-%d}",
@@ -371,7 +373,14 @@ def score_leads(plan, *, call_cost: float = 20.0, conversion_value: float | None
         "validation_to": f"{created[Xv.index].max():%Y-%m-%d}", "call_cost": float(call_cost),
         "conversion_value": value, "threshold": None if best is None else float(best.threshold)}
     model = _refit(fit["chosen"], X, y, seed=seed)
-    p_open = model.predict_proba(ft.model_inputs(open_)[0])[:, 1] if len(open_) else np.array([])
+    if not len(open_):
+        p_open = np.array([])
+    elif use_model:
+        p_open = model.predict_proba(ft.model_inputs(open_)[0])[:, 1]
+    else:
+        rule = y.groupby(X["source"]).mean() if "source" in X else pd.Series(dtype=float)
+        p_open = (open_["source"].map(rule) if "source" in open_ else pd.Series(
+            np.nan, open_.index)).fillna(y.mean()).to_numpy(dtype=float)
     scores = pd.DataFrame({ft.LEAD_ID: open_.index, "score": p_open})
     scores["decile"] = ev.deciles(scores.score).to_numpy()
     scores["call"] = scores.score >= (best.threshold if best is not None else np.inf)

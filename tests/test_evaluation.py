@@ -134,3 +134,18 @@ def test_quality_sentences_say_when_the_model_loses_to_the_rule():
     assert "against 0.72 for the simple rule (recency)" in text
     assert "It does not beat the rule, so the scores come from the rule" in text
     assert "holds 25% of the buyers, 2.5 times" in text
+
+
+def test_a_model_is_used_only_when_it_beats_the_rule_by_more_than_the_noise():
+    m = {"roc_auc": 0.941, "baseline_roc_auc": 0.938, "diff_low": -0.002, "diff_high": 0.008}
+    assert not ev.beats_rule(m)  # harbor's churn model: ahead, but within the noise
+    assert ev.beats_rule(m | {"diff_low": 0.001})
+    assert not ev.beats_rule(m | {"roc_auc": 0.93, "diff_low": 0.001})  # behind the rule
+    assert ev.beats_rule(m | {"diff_low": float("nan")})  # no interval: the higher AUC decides
+    text = ev.quality_sentences(m | {"model": "logistic regression", "auc_low": 0.93,
+                                     "auc_high": 0.95, "gains_top_decile": 0.13,
+                                     "lift_top_decile": 1.3}, people="active customers",
+                                positives="customers who stopped", rule="least recent first",
+                                beats=ev.beats_rule(m))
+    assert text[1] == ("It is ahead of the rule by 0.00 only, within the noise (-0.00 to +0.01), "
+                       "so it has not earned its place: the scores come from the rule.")
