@@ -159,7 +159,14 @@ def what_this_means(listed: list[dict], results: dict) -> str:
 
 
 UNITS = {"moved_amount": "money", "expected_gain": "money", "gain_low": "money",
-         "gain_high": "money", "fit_r2": "number"}
+         "gain_high": "money"}
+HEADLINE = {"recommendations": ["complete_basket_hit_rate_co_purchase",
+                                "complete_basket_hit_rate_popularity"],
+            "email": ["email_eligible", "own_send_hour", "win_back_flow"],
+            "budget": ["moved_to", "moved_amount", "expected_gain", "gain_low", "gain_high"],
+            "offers": ["most_sensitive", "customers_with_offer"],
+            "social": ["best_slot"],
+            "ad audiences": ["high_propensity_list", "lookalike_list"]}
 
 
 def step_summary(listed: list[dict], results: dict) -> dict:
@@ -167,7 +174,7 @@ def step_summary(listed: list[dict], results: dict) -> dict:
     reading, and how many files were written."""
     from helpers import sections
 
-    step = sections.step_record(results, units=UNITS)
+    step = sections.step_record(results, units=UNITS, keep=HEADLINE)
     step["headline"] = {"files": len(listed), **step["headline"]}
     step["units"] = {"files": "count", **step["units"]}
     return step

@@ -17,8 +17,12 @@ from helpers.errors import MissingDataError
 
 SCORES = "scores.parquet"
 METRICS = "model_metrics.json"
-UNITS = {"propensity_auc": "number", "churn_auc": "number", "lead_score_auc": "number",
-         "forecast_12w": "money", "clv_total": "money", "customers_scored": "count"}
+UNITS = {"roc_auc": "number", "baseline_roc_auc": "number", "change_vs_last_year": "percent"}
+HEADLINE = {"propensity": ["roc_auc", "baseline_roc_auc"], "churn": ["roc_auc", "baseline_roc_auc"],
+            "leads": ["roc_auc", "baseline_roc_auc"],
+            "forecast": ["forecast_total", "forecast_low_80", "forecast_high_80",
+                         "change_vs_last_year"],
+            "lifetime value": ["total_value", "top_decile_share"]}
 WHAT = {"propensity": ("buyers", "bought"), "churn": ("customers who stop", "stopped buying"),
         "lead_score": ("leads who convert", "converted")}
 
@@ -175,7 +179,7 @@ def save_step(plan, results: dict, *, figures: dict) -> None:
 
 def step_summary(results: dict) -> dict:
     """The step record for ``plan.record_step(6, ...)``."""
-    return sections.step_record(results, units=UNITS)
+    return sections.step_record(results, units=UNITS, keep=HEADLINE)
 
 
 def load_scores(plan) -> pd.DataFrame:

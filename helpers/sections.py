@@ -62,19 +62,22 @@ def unit_of(key: str) -> str | None:
     return "money" if any(word in key for word in MONEY_WORDS) else None
 
 
-def step_record(results: dict, *, units: dict[str, str] | None = None) -> dict:
+def step_record(results: dict, *, units: dict[str, str] | None = None,
+                keep: dict[str, list[str]] | None = None) -> dict:
     """The step summary (for ``plan.record_step``) of a notebook's sections.
 
-    ``results`` maps a section's title to its result. The headline takes each section's headline
-    numbers, prefixed by the section's key when two sections use the same name; the summary is one
-    line per section (its reading, or why it did not run); warnings are gathered in order.
+    ``results`` maps a section's title to its result. The headline holds the numbers ``keep``
+    names for each section ({title: [keys]}), as ``<title>_<key>``, or every section's numbers
+    when ``keep`` is None; the summary is one line per section (its reading, or why it did not
+    run); warnings are gathered in order.
     """
     headline, shown_as, summary, warnings = {}, {}, [], []
     for title, result in results.items():
         for key, value in (getattr(result, "headline", None) or {}).items():
-            if isinstance(value, bool):  # "supported: True" is said by the summary line
-                continue
-            name = key if key not in headline else f"{title}_{key}"
+            if isinstance(value, bool) or (keep is not None and key not in keep.get(title, ())):
+                continue  # "supported: True" is said by the summary line
+            name = f"{title.replace(' ', '_')}_{key}" if keep is not None or key in headline \
+                else key
             headline[name] = value
             unit = (units or {}).get(key) or unit_of(key)
             if unit:
@@ -82,7 +85,4 @@ def step_record(results: dict, *, units: dict[str, str] | None = None) -> dict:
         status = "" if ran(result) else " (not run)"
         summary.append(f"{title}{status}: {result.reading}")
         warnings.extend(f"{title}: {w}" for w in (getattr(result, "warnings", None) or ()))
-    skipped = [t for t, r in results.items() if isinstance(r, Skipped)]
-    return {"headline": headline, "summary": summary, "warnings": warnings,
-            "units": shown_as,
-            "reason": f"not run: {', '.join(skipped)}" if skipped else ""}
+    return {"headline": headline, "summary": summary, "warnings": warnings, "units": shown_as}

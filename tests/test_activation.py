@@ -62,7 +62,8 @@ def test_step_record_gathers_headlines_readings_and_warnings():
                                  "leads (not run): No leads table."]
     assert record["warnings"] == ["forecast: thin"]
     assert record["units"] == {"gain": "percent", "hit_rate": "percent"}  # given, then by name
-    assert record["reason"] == "not run: leads"
+    kept = sections.step_record(results, keep={"forecast": ["gain"], "clv": ["n"]})["headline"]
+    assert kept == {"forecast_gain": 0.04, "clv_n": 2}
 
 
 def test_actions_are_written_with_what_to_do_and_raw_emails_are_refused(plan):
