@@ -1,7 +1,8 @@
 """Step 07: putting AI into campaigns -- the files a business uploads, and what to do with each.
 
 The sections of step 07 live in their own modules (``recommend``, ``email_plan``, ``audiences``,
-``media`` and ``budget``, ``offers``, ``social``); each returns the tables it wants written. This
+``media`` and ``budget``, ``offers``, ``social``); each result's ``files`` and ``what_to_do`` say
+which tables to write and what to do with each. This
 module writes them as ``actions/*.csv`` and lists them in ``activation.json`` with one line each
 saying what to do with the file, and it refuses to write a raw e-mail address into any file that
 is not marked as holding personal data.
@@ -46,47 +47,14 @@ def raw_emails(frame: pd.DataFrame) -> list[str]:
     return found
 
 
-# Sections whose result keeps its tables as attributes: the file each becomes, and what to do.
-FILES = {
-    "RecommendResult": [
-        ("recommendations", "recommendations", "Load each customer's suggested products into your "
-         "e-mail tool's product block (or your shop's recommendation app), by customer_id."),
-        ("goes_with", "goes_with", "Show these bought-together products beside each product, in "
-         "the cart and in the order confirmation."),
-    ],
-    "OffersResult": [
-        ("offer_plan", "offers", "Set up one discount code per group at the depth shown; the "
-         "margin left after the discount is in the table."),
-        ("offers_by_customer", "customers", "Tag customers in your e-mail tool with their offer "
-         "(by customer_id); those marked with no offer buy without one, so leave them out."),
-    ],
-    "SocialResult": [
-        ("posting_slots", "best_slots", "Schedule next month's posts in these weekday and hour "
-         "slots, in your business's time zone."),
-    ],
-}
-
-
-def _files(result) -> tuple[dict, dict]:
-    """({name: frame}, {name: what to do}) of one section's result."""
-    if getattr(result, "files", None):
-        return result.files, dict(getattr(result, "what_to_do", None) or {})
-    files, todo = {}, {}
-    for name, attribute, what in FILES.get(type(result).__name__, []):
-        frame = getattr(result, attribute, None)
-        if isinstance(frame, pd.DataFrame) and not frame.empty:
-            files[name], todo[name] = frame, what
-    return files, todo
-
-
 def collect(results: dict) -> list[Action]:
     """The actions of every section that ran: each result's ``files`` ({name: frame}) with its
-    ``what_to_do`` ({name: sentence}), or the tables ``FILES`` names for its kind of result."""
+    ``what_to_do`` ({name: sentence})."""
     actions = []
     for section, result in results.items():
         if not getattr(result, "supported", False):
             continue
-        files, todo = _files(result)
+        files, todo = result.files, result.what_to_do
         for name, frame in files.items():
             actions.append(Action(name=name, frame=frame, section=section,
                                   what_to_do=todo.get(name, "")))

@@ -263,6 +263,19 @@ class OffersResult:
     warnings: list[str] = field(default_factory=list)
     headline: dict = field(default_factory=dict)
 
+    @property
+    def files(self) -> dict[str, pd.DataFrame]:
+        """The tables ``helpers.activation`` writes under actions/."""
+        tables = {"offer_plan": self.offers, "offers_by_customer": self.customers}
+        return {name: t for name, t in tables.items() if self.supported and len(t)}
+
+    @property
+    def what_to_do(self) -> dict[str, str]:
+        return {"offer_plan": "Set up one discount code per group at the depth shown; the margin "
+                "left after the discount is in the table.",
+                "offers_by_customer": "Tag customers in your e-mail tool with their offer (by "
+                "customer_id); those marked with no offer buy without one, so leave them out."}
+
 
 def _join(items) -> str:
     """'a', 'a and b', 'a, b and c'."""

@@ -291,6 +291,19 @@ class RecommendResult:
     headline: dict = field(default_factory=dict)
     uses: str = CO_PURCHASE  # what the per-customer suggestions rest on: co-purchase or popularity
 
+    @property
+    def files(self) -> dict[str, pd.DataFrame]:
+        """The tables ``helpers.activation`` writes under actions/."""
+        tables = {"recommendations": self.recommendations, "goes_with": self.goes_with}
+        return {name: t for name, t in tables.items() if self.supported and len(t)}
+
+    @property
+    def what_to_do(self) -> dict[str, str]:
+        return {"recommendations": "Load each customer's suggested products into your e-mail "
+                "tool's product block (or your shop's recommendation app), by customer_id.",
+                "goes_with": "Show these bought-together products beside each product, in the "
+                "cart and in the order confirmation."}
+
 
 TASKS = {"next_order": "the next order, from what each customer bought before",
          "complete_basket": "the rest of a basket, from one part of it"}

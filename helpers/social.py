@@ -271,6 +271,16 @@ class SocialResult:
     warnings: list[str] = field(default_factory=list)
     headline: dict = field(default_factory=dict)
 
+    @property
+    def files(self) -> dict[str, pd.DataFrame]:
+        """The table ``helpers.activation`` writes under actions/: the best posting slots."""
+        return {"posting_slots": self.best_slots} if self.supported and len(self.best_slots) else {}
+
+    @property
+    def what_to_do(self) -> dict[str, str]:
+        return {"posting_slots": "Schedule next month's posts in these weekday and hour slots, in "
+                "your business's time zone."}
+
 
 def _times(r) -> str:
     return f"{r.multiplier:.2f}x ({r.low:.2f} to {r.high:.2f})"
