@@ -211,7 +211,7 @@ class BudgetResult:
 
     @property
     def free_channels(self) -> list[str]:
-        """Channels whose budget the curves may move (for ``media.plot_response_curves``)."""
+        """Channels whose budget the curves may move (for ``curves.plot_response_curves``)."""
         a = self.allocation
         return [] if a.empty else [c for c in a.loc[~a["locked"], "channel"] if c != "total"]
 

@@ -24,18 +24,6 @@ FOURIER_PAIRS = 3  # two pairs cannot follow a sharp December peak; curves then 
 MIN_WEEKS, MIN_ACTIVE_WEEKS, MIN_CV, MIN_LEVELS, CONFOUNDED = 52, 12, 0.10, 6, 0.75
 HOLDOUT_WEEKS, LEVEL = 13, 0.90  # held-out final weeks; width of every range
 LEVEL_ENDS = ((1 - LEVEL) / 2, (1 + LEVEL) / 2)  # the quantiles at the ends of a LEVEL range
-# The curves live in helpers.curves; these names still answer here (the notebooks call them here).
-FROM_CURVES = ("ResponseCurves", "plot_response_curves", "response_curves_data")
-
-
-def __getattr__(name: str):
-    """``media.ResponseCurves`` and the curve plots, from ``helpers.curves`` on first use: a plain
-    import would be circular, since the curves read this module's frame layout."""
-    if name in FROM_CURVES:
-        from helpers import curves
-
-        return getattr(curves, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- the weekly frame ------------------------------------------------------------------------

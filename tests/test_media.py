@@ -193,12 +193,3 @@ def test_same_seed_same_curves():
     a, b = (rc.ResponseCurves(seed=9).fit(f) for _ in range(2))
     pd.testing.assert_frame_equal(a.params_, b.params_)
     np.testing.assert_array_equal(a.interval("social", 500.0), b.interval("social", 500.0))
-
-
-def test_the_notebooks_reach_the_curves_through_media():
-    """The curves live in helpers.curves; media.ResponseCurves and media.plot_response_curves
-    (the notebooks' calls) are those same objects, and a name never kept here still fails."""
-    assert media.ResponseCurves is rc.ResponseCurves
-    assert media.plot_response_curves is rc.plot_response_curves
-    with pytest.raises(AttributeError, match="has no attribute 'adstock'"):
-        media.adstock  # noqa: B018
