@@ -258,8 +258,10 @@ def mailchimp_import(customers: pd.DataFrame, audiences: pd.DataFrame,
 # ---- the section of notebook 07 --------------------------------------------------------------
 def plan_scores(plan, scores: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """``scores`` as given, else step 06's scores.parquet from the run folder when it is there."""
-    if scores is None and plan.path("scores.parquet").exists():
-        scores = plan.load("scores.parquet")
+    from helpers.model_cards import SCORES
+
+    if scores is None and plan.path(SCORES).exists():
+        scores = plan.load(SCORES)
     check_scores(scores)
     return scores
 

@@ -172,9 +172,7 @@ def save_step(plan, results: dict, *, figures: dict) -> None:
     scores = scores_frame(results)
     if len(scores):
         plan.save(SCORES, scores)
-    for name, chart in figures.items():
-        if chart is not None:
-            plan.save_figure(getattr(chart, "figure", chart), name)
+    sections.save_figures(plan, figures)
 
 
 def step_summary(results: dict) -> dict:

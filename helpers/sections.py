@@ -46,6 +46,14 @@ def run_section(plan, use_case_ids: str | list[str], build, /, *args, fallback: 
     return Skipped(" ".join(dict.fromkeys(reasons)))
 
 
+def save_figures(plan, figures: dict) -> None:
+    """Save each chart ({name: Axes or Figure}) as figures/<name>.png; a section that did not run
+    drew nothing (None) and is passed over."""
+    for name, chart in figures.items():
+        if chart is not None:
+            plan.save_figure(getattr(chart, "figure", chart), name)
+
+
 def ran(result) -> bool:
     """True when a section ran and its data supported it (so it has tables and charts to show)."""
     return bool(getattr(result, "supported", False))
