@@ -84,8 +84,9 @@ def step_record(results: dict, *, units: dict[str, str] | None = None,
         for key, value in (getattr(result, "headline", None) or {}).items():
             if isinstance(value, bool) or (keep is not None and key not in keep.get(title, ())):
                 continue  # "supported: True" is said by the summary line
-            name = f"{title.replace(' ', '_')}_{key}" if keep is not None or key in headline \
-                else key
+            section = title.replace(" ", "_")
+            name = (key if keep is None and key not in headline or key.startswith(section)
+                    else f"{section}_{key}")  # "forecast_total", not "forecast_forecast_total"
             headline[name] = value
             unit = (units or {}).get(key) or unit_of(key)
             if unit:

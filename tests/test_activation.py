@@ -64,6 +64,9 @@ def test_step_record_gathers_headlines_readings_and_warnings():
     assert record["units"] == {"gain": "percent", "hit_rate": "percent"}  # given, then by name
     kept = sections.step_record(results, keep={"forecast": ["gain"], "clv": ["n"]})["headline"]
     assert kept == {"forecast_gain": 0.04, "clv_n": 2}
+    results["forecast"] = Result("r", headline={"forecast_total": 9.0})  # named once, not twice
+    assert sections.step_record(results, keep={"forecast": ["forecast_total"]})["headline"] == {
+        "forecast_total": 9.0}
 
 
 def test_actions_are_written_with_what_to_do_and_raw_emails_are_refused(plan):
