@@ -47,6 +47,23 @@ class Budget(_Strict):
     by_channel: dict[str, float] = {}
 
 
+class AICosts(_Strict):
+    """What the AI work costs, for step 11's return on investment. Tools left out are costed at
+    the middle of the catalogue's list-price range."""
+
+    tools_monthly: dict[str, float] = {}
+    setup_hours: float = 0.0
+    hours_per_month: float = 0.0
+    hourly_rate: float = 0.0
+
+
+class Privacy(_Strict):
+    """How long customer records are kept, and whose rules the compliance checklist stresses."""
+
+    retention_months: int = 36
+    region: Literal["us", "eu", "uk", "ca", "au", "other"] = "us"
+
+
 class DataSource(_Strict):
     path: str | None = None
     format: str | None = None
@@ -75,6 +92,8 @@ class Settings(_Strict):
     channels: list[str] = []
     tools_in_use: list[str] = []
     use_cases: list[str] = []
+    ai_costs: AICosts = AICosts()
+    privacy: Privacy = Privacy()
     data: dict[str, DataSource | list[DataSource]] = {}
     campaigns: dict[str, dict[str, Any]] = {}
 
