@@ -62,6 +62,7 @@ class Privacy(_Strict):
 
     retention_months: int = 36
     region: Literal["us", "eu", "uk", "ca", "au", "other"] = "us"
+    checked: list[str] = []  # checklist items a person has confirmed (ids of compliance_checklist.yaml)
 
 
 class DataSource(_Strict):
