@@ -33,6 +33,20 @@ budget:
 channels: [{channels}]   # where you market: email, paid_search, paid_social, social, web, store
 tools_in_use: [{tools}]   # the tools your data comes from
 {use_cases}
+# What the AI work costs you, for the return on investment in step 11.
+ai_costs:
+  tools_monthly: {{}}            # subscriptions a month, e.g. {{klaviyo: 45}}; tools left out are costed
+                               # at the middle of their list-price range in templates/ai_use_cases.yaml
+  setup_hours: {setup_hours:<16}# hours to set everything up, once
+  hours_per_month: {hours_per_month:<12}# hours a month to run it
+  hourly_rate: {hourly_rate:<16}# what an hour of your (or your staff's) time costs
+
+# Privacy, for the compliance checks of step 10.
+privacy:
+  retention_months: {retention_months:<11}# keep customer records this long after their last activity
+  region: {region:<21}# us, eu, uk, ca, au or other: whose rules the checklist stresses
+  checked: []                  # checklist items you have confirmed by hand (step 10 fills this in)
+
 # Your data files, one per table. path is relative to this folder.
 # Add `format: shopify_orders` (etc.) for a platform export, or `mapping: {{your_column: canonical_column}}`
 # for a file of your own whose column names differ. Delete the tables you do not have.
@@ -96,6 +110,8 @@ def render(
     data: dict[str, str | dict | list[dict]],
     campaigns: str = "",
     use_cases: list[str] = (),
+    ai_costs: dict | None = None,
+    privacy: dict | None = None,
 ) -> str:
     """The text of business.yaml.
 
@@ -109,6 +125,10 @@ def render(
     use_cases : list of str
         The AI use cases the sample business chose (ids of templates/ai_use_cases.yaml); empty
         lets step 03 pick.
+    ai_costs : dict
+        ``setup_hours, hours_per_month, hourly_rate`` (zeros when None).
+    privacy : dict
+        ``retention_months, region`` (36 months, "us" when None).
     campaigns : str
         The YAML lines of the named campaign overlays (indented two spaces), or "" for none.
     """
@@ -122,6 +142,8 @@ def render(
         channels=", ".join(channels),
         tools=", ".join(tools),
         use_cases=_use_cases(use_cases),
+        **({"setup_hours": 0, "hours_per_month": 0, "hourly_rate": 0} | (ai_costs or {})),
+        **({"retention_months": 36, "region": "us"} | (privacy or {})),
         data=_data_lines(data),
         campaigns="\n" + campaigns.rstrip() if campaigns else " {}",
     )

@@ -294,6 +294,8 @@ def _yaml(files: dict, spend: np.ndarray) -> str:
             "send_time_optimisation", "automated_flows", "budget_reallocation",
             "lookalike_audiences",
         ],
+        ai_costs={"setup_hours": 20, "hours_per_month": 4, "hourly_rate": 30},
+        privacy={"retention_months": 24, "region": "us"},
         sample=NAME,
         about="Sample business: Bloom Yoga, a single yoga studio that grows through trial sign-ups.",
         business={

@@ -234,8 +234,12 @@ def yaml_text(tables_: dict, spend: dict, days: np.ndarray) -> str:
             "customer_lifetime_value", "sales_forecast", "product_recommendations",
             "email_personalisation", "send_time_optimisation", "automated_flows",
             "budget_reallocation", "personalised_offers", "social_posting_schedule",
-            "social_trend_detection", "lookalike_audiences",
+            "social_trend_detection", "lookalike_audiences", "performance_monitoring",
+            "subject_line_testing", "experiment_readout", "feedback_sentiment",
+            "channel_attribution",
         ],
+        ai_costs={"setup_hours": 40, "hours_per_month": 6, "hourly_rate": 35},
+        privacy={"retention_months": 36, "region": "us"},
         sample="harbor_coffee",
         about="Sample business: Harbor Coffee Roasters, a coffee roaster with an online shop and one cafe.",
         business={

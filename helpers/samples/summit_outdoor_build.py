@@ -258,8 +258,11 @@ def yaml_text(world: dict) -> str:
         use_cases=[
             "customer_segments", "purchase_propensity", "churn_prediction",
             "customer_lifetime_value", "sales_forecast", "product_recommendations",
-            "budget_reallocation", "personalised_offers",
+            "budget_reallocation", "personalised_offers", "performance_monitoring",
+            "channel_attribution",
         ],
+        ai_costs={"setup_hours": 30, "hours_per_month": 6, "hourly_rate": 45},
+        privacy={"retention_months": 36, "region": "ca"},
         sample="summit_outdoor",
         about="Sample business: Summit Outdoor Supply, an outdoor-gear shop in Vancouver "
         "(Shopify online and in store); its data are native platform exports.",
