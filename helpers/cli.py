@@ -40,6 +40,9 @@ def cmd_run(args) -> int:
         print(f"{mark} {run_dir}")
         if record.get("report"):
             print(f"       report: {run_dir / record['report']}")
+        if record.get("workbook"):
+            print(f"       tables: {run_dir / record['workbook']}; notebooks without code: "
+                  f"{run_dir / 'client'}")
         if record.get("error"):
             print(f"       {record['error']}")
     print(f"{len(results) - len(failed)} of {len(results)} run(s) completed without a failed step.")

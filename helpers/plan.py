@@ -401,11 +401,14 @@ class Plan:
 
     def record_step(self, step: int, title: str, *, status: str = "ok", reason: str = "",
                     headline: dict | None = None, summary: list[str] | None = None,
-                    warnings: list[str] | None = None, units: dict[str, str] | None = None) -> Path:
+                    warnings: list[str] | None = None, units: dict[str, str] | None = None,
+                    executive: list[str] | None = None) -> Path:
         """Write steps/NN.json: what the step concluded, for the report and the portfolio.
 
         ``headline`` holds plain numbers (or short texts); ``units`` says how to show each one:
         "money", "percent", "count" or "number" (see ``helpers.report.format_value``).
+        ``executive`` holds the one or two sentences the report's first screen shows for the step
+        (default: the first sentence of the summary).
         """
         if status not in ("ok", "skipped", "failed"):
             raise ValueError(f"status must be ok, skipped or failed, not {status!r}")
@@ -420,6 +423,7 @@ class Plan:
             "units": units or {},
             "currency": self.currency,
             "summary": summary or [],
+            "executive": executive or [],
             "warnings": warnings or [],
             "figures": sorted(set(self._figures)),
             "artifacts": sorted(set(self._saved)),

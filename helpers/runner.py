@@ -168,9 +168,12 @@ def run_job(job: Job, say: Callable[[str], None] = print) -> dict:
         io.write_json(run_dir / "run.json", record)
     record["ok"] = all(s["status"] != "failed" for s in record["steps"])
     try:
-        from helpers.report import render_report
+        from helpers.report import build_all
 
-        record["report"] = str(render_report(run_dir, record).relative_to(run_dir))
+        built = build_all(run_dir, record)  # report.html, report.xlsx, client/*.html
+        record["report"] = str(built["html"].relative_to(run_dir))
+        record["workbook"] = str(built["xlsx"].relative_to(run_dir))
+        record["client_copies"] = [str(p.relative_to(run_dir)) for p in built["client"]]
     except Exception:  # the report must not hide the steps' results
         record["report_error"] = traceback.format_exc(limit=3)
         record["ok"] = False

@@ -57,3 +57,61 @@ def test_report_shows_headlines_in_their_units(tmp_path):
           units={"revenue_baseline": "money", "repeat_rate": "percent"}, currency="GBP")
     html = render_report(tmp_path).read_text()
     assert "£509,499" in html and "33.5%" in html and "509498.54" not in html
+
+
+def test_first_screen_shows_each_steps_executive_sentences_or_the_first_of_its_summary(tmp_path):
+    _step(tmp_path, 1, summary=["Revenue is up 12.0% on last year. The rest is detail."])
+    _step(tmp_path, 2, executive=["Move $690 a month to paid social."], summary=["Long text."])
+    _step(tmp_path, 3, status="skipped", reason="No orders table: add data/orders.csv.")
+    context = report_context(tmp_path)
+    assert [s["executive_lines"] for s in context["steps"]] == [
+        ["Revenue is up 12.0% on last year."], ["Move $690 a month to paid social."],
+        ["No orders table: add data/orders.csv."]]
+    html = render_report(tmp_path).read_text()
+    assert html.index("Move $690 a month") < html.index('id="step-01"')
+
+
+def test_steps_missing_from_a_run_say_why(tmp_path):
+    from helpers.runner import STEPS
+
+    _step(tmp_path, 1)
+    context = report_context(tmp_path, {"steps_requested": [1], "steps": []})
+    missing = {n["step"]: n["reason"] for n in context["not_run"]}
+    assert sorted(missing) == [n for n, _ in STEPS if n != 1]
+    assert "not among the steps asked for in this run" in missing[11]
+    assert "`workbook run <business> --steps 11`" in missing[11]
+
+
+def test_workbook_has_the_summary_and_one_sheet_per_list_of_records(tmp_path):
+    import pandas as pd
+
+    from helpers.report import write_workbook
+
+    io.write_json(tmp_path / "roi.json", {"currency": "USD", "channels": [
+        {"channel": "email", "spend": 370.0, "roas": 4.2, "notes": ["a", "b"]},
+        {"channel": "paid_search", "spend": 1730.0, "roas": 2.1, "notes": []}]})
+    io.write_json(tmp_path / "run.json", {"steps": [{"step": 1}]})
+    _step(tmp_path, 11, summary=["ROI is positive."], artifacts=["roi.json", "run.json"])
+    book = pd.read_excel(write_workbook(tmp_path), sheet_name=None)
+    assert list(book) == ["Summary", "roi channels"]
+    assert book["Summary"].loc[0, "what it found"] == "ROI is positive."
+    assert book["roi channels"]["spend"].sum() == 2100.0
+    assert book["roi channels"].loc[0, "notes"] == '["a", "b"]'
+
+
+def test_client_copies_hold_outputs_but_no_code_and_load_nothing_from_the_web(tmp_path):
+    import nbformat
+
+    from helpers.report import client_copies
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Objectives"),
+                nbformat.v4.new_code_cell("secret_code = 1\nprint('Revenue grew 12%')", outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text="Revenue grew 12%\n")])]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_objectives.ipynb")
+    [copy] = client_copies(tmp_path)
+    html = copy.read_text()
+    assert copy.name == "01_objectives.html"
+    assert "Revenue grew 12%" in html and "secret_code" not in html
+    assert "<script" not in html and 'src="http' not in html
