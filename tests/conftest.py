@@ -48,3 +48,22 @@ def orders_business(tmp_path):
                               files={"data/orders.csv": BAD_INPUT / corpus_file})
 
     return build
+
+
+def browser_dom(html_file: Path) -> str | None:
+    """The page as headless Chromium renders it (its DOM after loading), or None when this
+    machine has no Chromium (the Debian package `chromium`)."""
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return None
+    profile = html_file.parent / ".chromium-profile"
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--dump-dom", html_file.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

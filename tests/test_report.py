@@ -115,3 +115,21 @@ def test_client_copies_hold_outputs_but_no_code_and_load_nothing_from_the_web(tm
     assert copy.name == "01_objectives.html"
     assert "Revenue grew 12%" in html and "secret_code" not in html
     assert "<script" not in html and 'src="http' not in html
+
+
+def test_a_real_browser_renders_every_section_and_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from tests.conftest import browser_dom
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    io.write_figure(tmp_path / "figures" / "01_a.png", fig)
+    _step(tmp_path, 1, business="<script>alert(1)</script>", figures=["figures/01_a.png"])
+    _step(tmp_path, 2, status="skipped", reason="No leads table.")
+    dom = browser_dom(render_report(tmp_path))
+    if dom is None:
+        pytest.skip("no Chromium on this machine (Debian package `chromium`)")
+    assert 'id="step-01"' in dom and 'id="step-02"' in dom and "No leads table." in dom
+    assert dom.count('<img src="data:image/png;base64,') == 1
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom  # shown as text, never run
