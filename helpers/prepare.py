@@ -145,7 +145,7 @@ def resolve_identity(customers: pd.DataFrame, *, sources: pd.Series | str = "") 
         order = order.sort_values([SIGNUP_DATE, "_pos"], na_position="last", kind="stable")
     kept = order.dropna(subset=["_email"]).groupby("_email", sort=False)[CUSTOMER_ID].first()
     return pd.DataFrame({
-        "customer_id": ids.to_numpy(), "resolved_id": emails.map(kept).fillna(ids).to_numpy(),
+        "customer_id": ids.to_numpy(), "resolved_id": emails.map(kept).astype(object).fillna(ids).to_numpy(),
         "email_key": email_key(emails).to_numpy(),
         "sources": ids.map(sources).fillna("").to_numpy() if isinstance(sources, pd.Series)
         else sources})
