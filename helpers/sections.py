@@ -95,3 +95,32 @@ def step_record(results: dict, *, units: dict[str, str] | None = None,
         summary.append(f"{title}{status}: {result.reading}")
         warnings.extend(f"{title}: {w}" for w in (getattr(result, "warnings", None) or ()))
     return {"headline": headline, "summary": summary, "warnings": warnings, "units": shown_as}
+
+
+def executive(results: dict, *, order: list[str] | None = None, limit: int = 2) -> list[str]:
+    """The sentences a step puts on the report's first screen: the first sentence of the
+    reading of each section that ran, in ``order`` (default: the sections' own order), at most
+    ``limit`` of them; when none ran, the first section's reason."""
+    from helpers.report import first_sentence
+
+    titles = [t for t in (order or []) if t in results] + [t for t in results
+                                                           if t not in (order or [])]
+    lines = [first_sentence(results[t].reading) for t in titles
+             if ran(results[t]) and results[t].reading]
+    if not lines and results:
+        first = next(iter(results.values()))
+        lines = [first_sentence(getattr(first, "reading", "") or "")]
+    return [line for line in lines if line][:limit]
+
+
+@dataclass(frozen=True, eq=False)
+class Section:
+    """The fields every section result shares: whether it ran (``supported``), why not
+    (``reason``), the reading for "What this means", warnings and headline numbers. A step's
+    result classes add their tables."""
+
+    supported: bool
+    reason: str = ""
+    reading: str = ""
+    warnings: tuple[str, ...] = ()
+    headline: dict = field(default_factory=dict)

@@ -227,6 +227,16 @@ def estimate_margin(plan, *, default: float = 0.5) -> tuple[float, str]:
     return default, "an assumption (no product costs in your data): set gross_margin to yours"
 
 
+def gross_margin(plan) -> tuple[float, str]:
+    """The gross margin step 05 settled on (strategy.json assumptions) and how it was found;
+    worked out with ``estimate_margin`` when step 05 has not run."""
+    try:
+        a = plan.load("strategy.json")["assumptions"]
+        return float(a["gross_margin"]), str(a.get("gross_margin_source", "step 05"))
+    except (MissingDataError, KeyError, TypeError, ValueError):
+        return estimate_margin(plan)
+
+
 def _low(name: str) -> str:
     return name[:1].lower() + name[1:]
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import attribution as at
+from helpers import incrementality as inc
 from helpers.plan import KIT_ROOT, open_plan
 from tests.conftest import write_business
 
@@ -157,7 +158,7 @@ def test_without_sessions_last_touch_comes_from_the_orders(tmp_path):
 # ---- incrementality ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def harbor_incrementality(harbor):
-    return at.incrementality(harbor, seed=42)
+    return inc.incrementality(harbor, seed=42)
 
 
 def test_harbor_holdout_interval_holds_the_true_incremental_revenue(harbor_incrementality):
@@ -183,7 +184,7 @@ def test_harbor_holdout_without_cost_says_what_is_missing(harbor_incrementality)
 
 
 def test_harbor_holdout_with_a_cost_gives_iroas(harbor, harbor_incrementality):
-    r = at.incrementality(harbor, cost={"winback_2026_q2": 500.0}, seed=42)
+    r = inc.incrementality(harbor, cost={"winback_2026_q2": 500.0}, seed=42)
     row, before = r.table.iloc[0], harbor_incrementality.table.iloc[0]
     assert row["iroas"] == pytest.approx(before["incremental_revenue"] / 500)
     assert row["iroas_low"] == pytest.approx(before["revenue_low"] / 500)
@@ -202,7 +203,7 @@ def test_cost_from_the_campaign_and_the_platform_figure_compared(tmp_path):
     spend = pd.DataFrame({"date": ["2025-05-01"], "channel": ["paid_social"], "spend": [0.0],
                           "campaign_id": ["CMP1"], "platform_revenue": [4500.0]})
     plan = _tiny(tmp_path, {"experiments": units, "campaigns": campaigns, "marketing_spend": spend})
-    r = at.incrementality(plan)
+    r = inc.incrementality(plan)
     row = r.table.iloc[0]
     # rates 20 % vs 10 %: 0.1 x 300 = 30 extra buyers, 30 x 50 = 1,500 of revenue
     assert row["incremental_conversions"] == pytest.approx(30)
@@ -215,7 +216,7 @@ def test_cost_from_the_campaign_and_the_platform_figure_compared(tmp_path):
 
 @pytest.mark.parametrize("business", ["bloom_yoga", "summit_outdoor"])
 def test_samples_without_experiments_say_what_a_holdout_needs(business, tmp_path):
-    r = at.incrementality(open_plan(business, run_dir=tmp_path / "run"))
+    r = inc.incrementality(open_plan(business, run_dir=tmp_path / "run"))
     assert not r.supported and r.table.empty
     assert "a random 10-20 % of the customers a campaign would reach are held back" in r.reason
     assert r.reading == r.reason

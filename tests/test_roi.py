@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import ai_roi, roi
 from helpers import attribution as at
-from helpers import roi
+from helpers.incrementality import incrementality
 from helpers.io import to_json_text
 from helpers.plan import KIT_ROOT, open_plan
 from tests.conftest import write_business
@@ -181,14 +182,14 @@ def ai_plan(tmp_path):
 
 
 def test_costs_count_named_tools_once_and_time_at_the_hourly_rate(ai_plan):
-    c = roi.ai_costs(ai_plan).set_index("item")
+    c = ai_roi.ai_costs(ai_plan).set_index("item")
     # klaviyo does e-mail personalisation, so its list price is not added; the forecast is free
     assert list(c.index) == ["klaviyo", "setting up", "running it"]
     assert c["monthly"].sum() == 45 + 2 * 50 and c["once"].sum() == 10 * 50
 
 
 def test_fixed_gains_give_the_roi_and_payback_by_hand(ai_plan):
-    r = roi.ai_roi(ai_plan, gains={"win-back flow": (300, 300, 300)})
+    r = ai_roi.ai_roi(ai_plan, gains={"win-back flow": (300, 300, 300)})
     cost = 500 + 12 * 145  # setup once, then 145 a month
     assert r.headline["cost"] == cost
     assert r.roi == pytest.approx((12 * 300 - cost) / cost) and r.p_positive == 1.0
@@ -199,7 +200,7 @@ def test_fixed_gains_give_the_roi_and_payback_by_hand(ai_plan):
 
 
 def test_gains_are_drawn_from_a_triangular_range(ai_plan):
-    r = roi.ai_roi(ai_plan, gains={"offers": (0, 100, 500)}, seed=1, draws=4000)
+    r = ai_roi.ai_roi(ai_plan, gains={"offers": (0, 100, 500)}, seed=1, draws=4000)
     # median of a triangle (0, 100, 500): 500 - sqrt(500 * 400 / 2)
     assert r.monthly["gain_mid"].iloc[-1] == pytest.approx(12 * (500 - np.sqrt(1e5)), rel=0.03)
     assert r.monthly["gain_low"].iloc[-1] < r.monthly["gain_mid"].iloc[-1] < \
@@ -208,17 +209,17 @@ def test_gains_are_drawn_from_a_triangular_range(ai_plan):
     assert r.roi_low < r.roi < r.roi_high and 0 < r.p_positive < 1
     assert r.headline["gain"] == pytest.approx(r.monthly["gain_mid"].iloc[-1])
     assert r.roi == pytest.approx((r.headline["gain"] - cost) / cost, rel=0.01)
-    again = roi.ai_roi(ai_plan, gains={"offers": (0, 100, 500)}, seed=1, draws=4000)
+    again = ai_roi.ai_roi(ai_plan, gains={"offers": (0, 100, 500)}, seed=1, draws=4000)
     assert again.roi == r.roi  # seeded
 
 
 def test_harbor_default_gains_read_step_07_and_the_holdout(harbor):
-    r = roi.ai_roi(harbor, seed=3)
+    r = ai_roi.ai_roi(harbor, seed=3)
     g = r.gains.set_index("initiative")
     move = g.loc["budget move to paid social"]
     assert (move["low"], move["mid"], move["high"]) == (-100, 500, 1000)  # x the 50 % margin
     assert not move["tested"]
-    inc = at.incrementality(harbor).table.iloc[0]
+    inc = incrementality(harbor).table.iloc[0]
     test = g.loc["winback 2026 q2 (repeated)"]
     assert test["mid"] == pytest.approx(inc["incremental_revenue"] * 0.5 * 4 / 12)
     assert any("budget move to paid social: a prediction" in w for w in r.warnings)
@@ -231,16 +232,16 @@ def test_harbor_default_gains_read_step_07_and_the_holdout(harbor):
 def test_step_09_experiments_json_wins_over_the_own_estimate(ai_plan):
     ai_plan.save("experiments.json", {"experiments": {"CMP9": {"incremental_revenue": {
         "total": 600.0, "total_low": 120.0, "total_high": 1200.0}}, "ab": {"verdict": "x"}}})
-    g = roi.ai_roi(ai_plan, repeats_per_year=12).gains.set_index("initiative")
+    g = ai_roi.ai_roi(ai_plan, repeats_per_year=12).gains.set_index("initiative")
     # monthly = total x margin (no products: the 50 % assumption) x 12 runs / 12 months
     assert g.loc["CMP9 (repeated)", ["low", "mid", "high"]].tolist() == [60, 300, 600]
 
 
 def test_no_gain_or_no_cost_is_unsupported_with_the_reason(ai_plan, tmp_path):
-    r = roi.ai_roi(ai_plan)
+    r = ai_roi.ai_roi(ai_plan)
     assert not r.supported and r.reason.startswith("No gain has been measured or predicted yet")
     free = _tiny(tmp_path / "free", {"orders": TINY_ORDERS}, "use_cases: [sales_forecast]\n")
-    r = roi.ai_roi(free, gains={"x": (1, 2, 3)})
+    r = ai_roi.ai_roi(free, gains={"x": (1, 2, 3)})
     assert not r.supported and "add its tools and hours under `ai_costs:`" in r.reason
 
 
@@ -293,7 +294,7 @@ def test_progress_without_objectives_is_unsupported(ai_plan, monkeypatch):
 # ---- roi.json and charts -----------------------------------------------------------------------
 def test_artifact_holds_every_section_as_plain_json(tiny):
     results = {"economics": roi.channel_economics(tiny), "attribution": at.attribution(tiny),
-               "AI return": roi.ai_roi(tiny, gains={"x": (10, 20, 30)})}
+               "AI return": ai_roi.ai_roi(tiny, gains={"x": (10, 20, 30)})}
     record = json.loads(to_json_text(roi.roi_artifact(results)))
     assert set(record) == {"economics", "attribution", "AI_return"}
     rows = {r["channel"]: r for r in record["economics"]["table"]}
@@ -309,5 +310,5 @@ def test_plots_smoke_titles_state_the_finding(tiny):
     assert ax.get_title() == "Email returns the most per USD on tagged orders"
     assert roi.economics_data(roi.channel_economics(tiny)).index.tolist() == \
         ["paid_search", "social", "email"]
-    ax = roi.plot_ai_roi(roi.ai_roi(tiny, gains={"x": (400, 500, 600)}))
+    ax = ai_roi.plot_ai_roi(ai_roi.ai_roi(tiny, gains={"x": (400, 500, 600)}))
     assert ax.get_title().startswith("The AI work pays for itself in month")
