@@ -180,7 +180,11 @@ def ai_roi(plan, *, gains: dict | None = None, months: int = 12, seed: int = 42,
 
 def _roi_reading(plan, g, costs, monthly, out, months, margin) -> str:
     m, last = plan.money, monthly.iloc[-1]
-    text = [f"Over {months} months the AI work costs {m(last['cost'])} ("
+    pays = (f"pays for itself in month {out['payback_month']}" if out["payback_month"]
+            else f"does not pay for itself within {months} months")
+    text = [f"The AI work returns {out['roi']:.0%} on its {m(last['cost'])} cost over {months} "
+            f"months (90 % range {out['roi_low']:.0%} to {out['roi_high']:.0%}) and {pays}.",
+            f"Over {months} months the AI work costs {m(last['cost'])} ("
             f"{m(costs['monthly'].sum())} a month" + (f" and {m(costs['once'].sum())} to set up"
                                                      if costs["once"].sum() else "") + ").",
             f"The gains, as gross profit at your {margin:.0%} margin: " + "; ".join(

@@ -306,3 +306,10 @@ def _retrain_reading(table: pd.DataFrame, due: pd.Series, ran: bool, max_age: in
              f"{'has' if g.new_since.iloc[0] == 1 else 'have'} come in." for (day, what), g in new
              if day and pd.Timestamp(day) <= as_of]
     return " ".join(text)
+
+
+# The numbers of step 09's sections that the report's headline keeps.
+HEADLINE = {"tests": ["experiments", "roll_out", "keep_testing"],
+            "feedback": ["texts", "share_negative_now", "share_negative_year_ago",
+                         "top_complaint"],
+            "retraining": ["models", "retrain_now", "retrain_next_refresh"]}

@@ -26,7 +26,7 @@ MAX_ROWS = 5000  # rows per Excel sheet: the workbook holds summaries, not custo
 # Artifacts whose tables are not for the client's workbook: row-level or internal.
 NOT_IN_WORKBOOK = ("run.json", "data_quality.json")
 SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 def step_records(run_dir: Path) -> list[dict]:

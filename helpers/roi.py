@@ -326,3 +326,13 @@ def roi_artifact(results: dict) -> dict:
                 entry[f.name] = frame.astype(object).where(frame.notna(), None).to_dict("records")
         out[title.replace(" ", "_")] = json_safe(entry)
     return out
+
+
+# The numbers of step 11's sections that the report's headline keeps, and how to show them.
+HEADLINE = {"economics": ["spend", "best_roas_channel", "best_roas"],
+            "attribution": ["sales_followed", "top_last_touch", "top_gainer"],
+            "incrementality": ["incremental_revenue", "revenue_low", "revenue_high"],
+            "ai roi": ["cost", "gain", "roi", "roi_low", "roi_high", "payback_month"],
+            "objectives": ["objectives", "on_track", "behind"]}
+UNITS = {"cost": "money", "roi": "percent", "roi_low": "percent", "roi_high": "percent",
+         "best_roas": "number", "payback_month": "count"}

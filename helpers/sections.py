@@ -88,7 +88,7 @@ def step_record(results: dict, *, units: dict[str, str] | None = None,
             name = (key if keep is None and key not in headline or key.startswith(section)
                     else f"{section}_{key}")  # "forecast_total", not "forecast_forecast_total"
             headline[name] = value
-            unit = (units or {}).get(key) or unit_of(key)
+            unit = (units or {}).get(key) or (None if isinstance(value, str) else unit_of(key))
             if unit:
                 shown_as[name] = unit
         status = "" if ran(result) else " (not run)"
@@ -124,3 +124,8 @@ class Section:
     reading: str = ""
     warnings: tuple[str, ...] = ()
     headline: dict = field(default_factory=dict)
+
+    @classmethod
+    def unsupported(cls, reason: str):
+        """A result that did not run, its reading the reason."""
+        return cls(False, reason, reason)

@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import checklist as ck
 from helpers import compliance as cp
+from helpers import fairness as fa
 from helpers import io
+from helpers import retention as rt
 from helpers.consent import hash_email
 from helpers.errors import UnknownNameError
 from helpers.plan import SAMPLE_DIR, open_plan
@@ -115,7 +118,7 @@ def test_k_opted_out_people_slipped_into_copies_give_k_violations(harbor, harbor
     assert files.at[META, "status"] == files.at[MAILCHIMP, "status"] == "fail"
     assert r.headline["violations"] == 2 * k
     assert f"FAIL: {META} holds {k:,} people who may not receive ads marketing" in r.reading
-    status, evidence = cp.CHECKS["consent_violations"][1](r)
+    status, evidence = ck.CHECKS["consent_violations"][1](r)
     assert status == "fail" and f"{META}: {k}" in evidence
     # and a raw e-mail address in a file not marked *_contains_emails*
     row = files.loc["actions/budget_split.csv"]
@@ -143,7 +146,7 @@ def test_retention_on_a_hand_made_table():
         "leads": pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "customer_id": [None, None, "B"],
                                "created_at": pd.to_datetime(["2022-01-01", "2025-01-01",
                                                              "2019-12-01"])})}
-    people, by_table = cp.retention_table(tables, as_of="2025-06-30", months=24)  # 2023-06-30
+    people, by_table = rt.retention_table(tables, as_of="2025-06-30", months=24)  # 2023-06-30
     got = people.set_index("customer_id")
     assert got["past_retention"].to_dict() == {"A": False, "B": True, "C": False, "D": True,
                                                "E": False}
@@ -162,17 +165,17 @@ def test_retention_section_reads_business_yaml_and_months(tmp_path):
                             files={"data/customers.csv": customers.to_csv(index=False)},
                             extra_yaml="privacy:\n  retention_months: 36\n")
     plan = open_plan(folder, run_dir=tmp_path / "run")
-    r = cp.retention(plan)  # as_of 2025-06-30: before 2022-06-30 is past 36 months
+    r = rt.retention(plan)  # as_of 2025-06-30: before 2022-06-30 is past 36 months
     assert (r.headline["past_retention"], r.headline["customers"]) == (2, 4)
     assert "2 of your 4 customers (50.0%)" in r.reading and "before 30 Jun 2022" in r.reading
-    assert cp.retention(plan, months=12).headline["past_retention"] == 3
+    assert rt.retention(plan, months=12).headline["past_retention"] == 3
     assert any("email_events" in w for w in r.warnings)
 
 
 # ---- minimisation, pseudonymisation -----------------------------------------------------------
 def test_bloom_minimisation_drops_exactly_the_unused_pii_of_truth(tmp_path):
     truth = json.loads((SAMPLE_DIR / "bloom_yoga" / "truth.json").read_text())["pii_columns"]
-    r = cp.minimisation(open_plan("bloom_yoga", run_dir=tmp_path / "run"))
+    r = rt.minimisation(open_plan("bloom_yoga", run_dir=tmp_path / "run"))
     drop = r.columns[r.columns["action"] == "drop"]
     expected = {(t, c) for t, cols in truth.items() for c in cols} - {("customers", "email")}
     assert set(zip(drop["table"], drop["column"], strict=True)) == expected
@@ -220,7 +223,7 @@ def test_selection_rates_against_the_best_group_by_hand():
     score[100:106] = 0.8  # 6 of B
     score[200:201] = 0.7  # 1 of C
     scores = pd.DataFrame({"customer_id": ids, "propensity": score})
-    table = cp.fairness_data(scores, pd.DataFrame({"customer_id": ids, "region": region}))
+    table = fa.fairness_data(scores, pd.DataFrame({"customer_id": ids, "region": region}))
     got = table.set_index("group")  # the top 22 (10% of 220) = 15 A + 6 B + 1 C
     assert got["selected"].to_dict() == {"A": 15, "B": 6, "C": 1, "unknown": 0}
     assert got.at["B", "ratio_to_best"] == pytest.approx(0.06 / 0.15)
@@ -229,20 +232,20 @@ def test_selection_rates_against_the_best_group_by_hand():
     assert got.at["A", "status"] == "ok"
     assert got.at["C", "status"] == "too small to judge"
     assert got.at["unknown", "status"] == "not a group (value missing)"
-    small = cp.fairness_data(scores, pd.DataFrame({"customer_id": ids, "region": region}),
+    small = fa.fairness_data(scores, pd.DataFrame({"customer_id": ids, "region": region}),
                              min_group=5, top_share=0.1)
     # C, picked at 1 in 10 (0.67 of A's rate), is under four-fifths by an amount chance explains
     assert small.set_index("group").at["C", "status"] == "below four-fifths, could be chance"
 
 
 def test_harbor_fairness_and_cards(harbor):
-    r = cp.fairness(harbor)
+    r = fa.fairness(harbor)
     assert r.supported and set(r.table["score"]) == {"propensity", "churn_risk"}
     judged = r.table[r.table["status"] != "not a group (value missing)"]
     top = judged.groupby(["score", "attribute"])["ratio_to_best"].max()
     assert (top == 1.0).all()  # each comparison has its best group at 100%
     assert r.headline["groups_flagged"] == int((r.table["status"] == "below four-fifths").sum())
-    cards = cp.model_cards(harbor).set_index("model")
+    cards = fa.model_cards(harbor).set_index("model")
     metrics = io.read_json(harbor.path("models/propensity_card.json"))["metrics"]
     assert cards.at["propensity", "main metric"] == (
         f"ROC AUC {metrics['roc_auc']:.2f} vs rule {metrics['baseline_roc_auc']:.2f}")
@@ -253,12 +256,12 @@ LAWS = {"GDPR", "UK GDPR", "CCPA/CPRA", "CAN-SPAM", "CASL", "general good practi
 
 
 def test_checklist_template_items_are_complete():
-    items = cp.checklist_items()
+    items = ck.checklist_items()
     assert 15 <= len(items) <= 20 and len({i["id"] for i in items}) == len(items)
     for item in items:
         assert item["law"] in LAWS and item["question"].endswith("?")
         assert set(item["regions"]) <= {"us", "eu", "uk", "ca", "au", "other", "all"}
-        assert (item.get("check") in cp.CHECKS) != bool(item.get("manual") and item["look_at"])
+        assert (item.get("check") in ck.CHECKS) != bool(item.get("manual") and item["look_at"])
 
 
 def _results() -> dict:
@@ -267,16 +270,16 @@ def _results() -> dict:
     return {"consent": cp.ConsentCheckResult(True, headline={
                 "violations": 3, "audience_files": 1, "unsubscribed_in_lists": 0,
                 "raw_email_files": 0}, files=files),
-            "retention": cp.RetentionResult(True, headline={"past_retention": 0,
+            "retention": rt.RetentionResult(True, headline={"past_retention": 0,
                                                             "retention_months": 36}),
-            "fairness": cp.FairnessResult.unsupported("no scores: run step 06 first")}
+            "fairness": fa.FairnessResult.unsupported("no scores: run step 06 first")}
 
 
 def test_checklist_statuses(tmp_path):
     folder = write_business(tmp_path / "shop", data={}, extra_yaml=(
         "privacy:\n  region: us\n  checked: [email_footer]\n"))
     plan = open_plan(folder, run_dir=tmp_path / "run")
-    table = cp.checklist(plan, _results(), checked=["files_kept_safe"]).set_index("id")
+    table = ck.checklist(plan, _results(), checked=["files_kept_safe"]).set_index("id")
     assert table.at["consent_in_lists", "status"] == "fail"
     assert table.at["consent_in_lists", "evidence"] == f"{META}: 3"
     assert table.at["unsubscribes_honoured", "status"] == "pass"
@@ -288,9 +291,9 @@ def test_checklist_statuses(tmp_path):
     assert table.at["files_kept_safe", "status"] == "pass"  # ticked now
     assert table.at["requests_answered", "status"] == "needs review"
     assert "casl_consent_records" not in table.index and "soft_opt_in" not in table.index
-    everywhere = cp.checklist(plan, _results(), everywhere=True)
-    assert len(everywhere) == len(cp.checklist_items())
-    artifact = cp.compliance_artifact(_results(), table.reset_index())
+    everywhere = ck.checklist(plan, _results(), everywhere=True)
+    assert len(everywhere) == len(ck.checklist_items())
+    artifact = ck.compliance_artifact(_results(), table.reset_index())
     counts = table["status"].value_counts().to_dict()
     assert artifact["summary"] == {s: counts.get(s, 0) for s in ("fail", "needs review", "pass")}
     assert artifact["sections"]["fairness"]["reason"] == "no scores: run step 06 first"
@@ -298,24 +301,24 @@ def test_checklist_statuses(tmp_path):
 
 
 def test_fairness_flags_need_review_not_fail():
-    r = replace(cp.FairnessResult(True), headline={"groups_flagged": 2, "groups_checked": 9})
-    assert cp.CHECKS["fairness"][1](r) == (
+    r = replace(fa.FairnessResult(True), headline={"groups_flagged": 2, "groups_checked": 9})
+    assert ck.CHECKS["fairness"][1](r) == (
         "needs review", "2 of 9 groups picked at under 80% of the best group, beyond chance")
 
 
 def test_save_checked_keeps_the_other_keys_and_refuses_unknown_ids(tmp_path):
     folder = write_business(tmp_path / "shop", data={}, extra_yaml=(
         "privacy:\n  retention_months: 24   # two years\n  region: uk\n"))
-    cp.save_checked(folder, ["soft_opt_in", "lawful_basis", "soft_opt_in"])
+    ck.save_checked(folder, ["soft_opt_in", "lawful_basis", "soft_opt_in"])
     text = (folder / "business.yaml").read_text()
     assert "# two years" in text and "# a test business" in text
     privacy = io.read_yaml(folder / "business.yaml")["privacy"]
     assert privacy == {"retention_months": 24, "region": "uk",
                        "checked": ["lawful_basis", "soft_opt_in"]}
     with pytest.raises(UnknownNameError, match="Did you mean 'soft_opt_in'"):
-        cp.save_checked(folder, ["soft_optin"])
+        ck.save_checked(folder, ["soft_optin"])
     with pytest.raises(UnknownNameError):
-        cp.save_checked(folder, ["consent_in_lists"])  # automated, not ticked by hand
+        ck.save_checked(folder, ["consent_in_lists"])  # automated, not ticked by hand
     assert io.read_yaml(folder / "business.yaml")["privacy"]["checked"] == [
         "lawful_basis", "soft_opt_in"]
 
@@ -323,8 +326,8 @@ def test_save_checked_keeps_the_other_keys_and_refuses_unknown_ids(tmp_path):
 def test_checklist_form_writes_the_ticked_items(tmp_path):
     folder = write_business(tmp_path / "shop", data={}, extra_yaml="privacy:\n  region: eu\n")
     plan = open_plan(folder, run_dir=tmp_path / "run")
-    table = cp.checklist(plan, {})
-    form = cp.checklist_form(plan, table)
+    table = ck.checklist(plan, {})
+    form = ck.checklist_form(plan, table)
     *rows, save, status = form.children
     assert len(rows) == int((table["how"] == "by hand").sum())
     manual = table.loc[table["how"] == "by hand", "id"].tolist()
