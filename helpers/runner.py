@@ -35,6 +35,10 @@ STEPS: list[tuple[int, str]] = [
     (5, "05_campaign_strategy"),
     (6, "06_model_training"),
     (7, "07_ai_in_campaigns"),
+    (8, "08_monitoring"),
+    (9, "09_feedback_loop"),
+    (10, "10_compliance"),
+    (11, "11_roi_reporting"),
 ]
 VERSIONED = ("helpers", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill", "pandera")
 

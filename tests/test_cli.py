@@ -86,14 +86,16 @@ def _run(*args, cwd=ROOT):
 STEP_FILES = {1: ("objectives.json",), 2: ("insights.json", "segments.parquet"),
               3: ("use_cases.json",), 4: ("data_quality.json", "prepared/orders.parquet"),
               5: ("strategy.json",), 6: ("model_metrics.json", "scores.parquet"),
-              7: ("activation.json",)}
+              7: ("activation.json",), 8: ("alerts.json",),
+              9: ("experiments.json", "feedback.json"), 10: ("compliance.json",),
+              11: ("roi.json", "report.xlsx", "client/11_roi_reporting.html")}
 
 
-def test_run_three_sample_businesses_through_step_7_in_parallel(tmp_path):
+def test_run_three_sample_businesses_through_step_11_in_parallel(tmp_path):
     out = tmp_path / "runs"
     names = ("harbor_coffee", "bloom_yoga", "summit_outdoor")
-    result = _run("run", *(f"sample_data/{n}" for n in names), "--steps", "1-7",
-                  "--workers", "2", "--out", str(out))
+    result = _run("run", *(f"sample_data/{n}" for n in names), "--workers", "2",
+                  "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     for name in names:
         run_dir = out / name / "default"
@@ -103,7 +105,7 @@ def test_run_three_sample_businesses_through_step_7_in_parallel(tmp_path):
         for artifact in ("notebooks/04_data_preparation.ipynb", "run.json", "report.html"):
             assert (run_dir / artifact).exists(), f"{name}: {artifact}"
         run = json.loads((run_dir / "run.json").read_text())
-        assert [s["status"] for s in run["steps"]] == ["ok"] * 7
+        assert [s["status"] for s in run["steps"]] == ["ok"] * 11
         assert all(s["seconds"] > 0 for s in run["steps"])
         assert (run_dir / "logs" / "01_objectives.log").exists()  # kernel chatter kept off screen
         assert run["versions"]["pandas"] and run["ok"] is True
@@ -125,6 +127,8 @@ def test_run_three_sample_businesses_through_step_7_in_parallel(tmp_path):
     spend = pd.read_parquet(summit / "prepared" / "marketing_spend.parquet")
     assert set(spend["channel"]) >= {"paid_social", "paid_search"}
     _assert_steps_6_and_7_find_the_planted_truths(out)
+    _assert_steps_9_to_11_find_the_planted_truths(out)
+    _assert_a_browser_renders_every_section(out / "harbor_coffee" / "default")
     assert "report:" in result.stdout
 
 
@@ -154,9 +158,47 @@ def _assert_steps_6_and_7_find_the_planted_truths(out):
     assert "Response curves cannot be fitted" in bloom["sections"]["budget"]["reading"]
 
 
+def _assert_steps_9_to_11_find_the_planted_truths(out):
+    """The true lifts sit inside the tests' intervals, nobody who said no is in a list, and
+    every attribution model hands out exactly the sales followed."""
+    harbor = out / "harbor_coffee" / "default"
+    truth = json.loads((ROOT / "sample_data" / "harbor_coffee" / "truth.json").read_text())
+    rows = {r["experiment"]: r for r in json.loads((harbor / "experiments.json").read_text())[
+        "summary"]}
+    for exp_id, true_lift in (("CMP0187", truth["ab_test"]["true_lift_absolute"]),
+                              ("winback_2026_q2",
+                               truth["holdout"]["true_incremental_conversion_rate"])):
+        low, high = rows[exp_id]["lift_low_points"], rows[exp_id]["lift_high_points"]
+        assert low < 100 * true_lift < high, (exp_id, low, high)
+    feedback = json.loads((harbor / "feedback.json").read_text())
+    top = feedback["topics"]["complaints"][0]  # the planted worst topic is shipping
+    assert re.search(r"arriv|ship|deliver|took \d+ days", top["quote_1"].lower()), top
+    checks = json.loads((harbor / "compliance.json").read_text())
+    assert checks["sections"]["consent"]["headline"]["violations"] == 0
+    roi = json.loads((harbor / "roi.json").read_text())
+    credits = pd.DataFrame(roi["attribution"]["credits"]).select_dtypes("number")
+    followed = json.loads((harbor / "steps" / "11.json").read_text())["headline"][
+        "attribution_sales_followed"]
+    assert credits.sum().round(6).eq(followed).all()
+    assert (out / "harbor_coffee" / "learnings.csv").read_text().count("winback_2026_q2") == 1
+
+
+def _assert_a_browser_renders_every_section(run_dir):
+    from tests.conftest import browser_dom
+
+    dom = browser_dom(run_dir / "report.html")
+    if dom is None:  # no Chromium on this machine: the HTML checks above still ran
+        return
+    assert all(f'id="step-{n:02d}"' in dom for n in range(1, 12))
+    figures = sum(len(json.loads(p.read_text())["figures"])
+                  for p in (run_dir / "steps").glob("*.json"))
+    assert dom.count('<img src="data:image/png;base64,') == figures
+
+
 def _assert_no_personal_data(run_dir):
     """Executed notebooks and the report show no raw email address or phone number."""
-    for path in [*run_dir.glob("notebooks/*.ipynb"), run_dir / "report.html"]:
+    for path in [*run_dir.glob("notebooks/*.ipynb"), *run_dir.glob("client/*.html"),
+                 run_dir / "report.html"]:
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
         assert not EMAIL.search(text), f"{path.name}: {EMAIL.search(text).group()}"
@@ -213,3 +255,41 @@ def test_plain_papermill_runs_a_notebook_with_a_business_parameter(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     step = json.loads((tmp_path / "run" / "steps" / "01.json").read_text())
     assert step["business"] == "Bloom Yoga" and step["status"] == "ok"
+
+
+SINGLE_TABLES = {  # a business holding one table, taken from a sample
+    "only_orders": ("orders", "harbor_coffee/data/orders.csv"),
+    "only_leads": ("leads", "bloom_yoga/data/leads.csv"),
+    "only_feedback": ("feedback", "harbor_coffee/data/feedback.csv"),
+    "only_experiments": ("experiments", "harbor_coffee/data/experiments.csv"),
+}
+
+
+def test_a_business_with_a_single_table_runs_all_steps_and_gets_a_report(tmp_path):
+    folders = []
+    for name, (table, source) in SINGLE_TABLES.items():
+        folders.append(write_business(
+            tmp_path / name, data={table: f"data/{table}.csv"},
+            files={f"data/{table}.csv": ROOT / "sample_data" / source},
+            extra_yaml="objectives:\n  - {type: grow_sales, target_change: 0.1, "
+                       "deadline: 2026-06-30}\n"))
+    out = tmp_path / "runs"
+    result = _run("run", *map(str, folders), "--workers", "2", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in SINGLE_TABLES:
+        run_dir = out / name / "default"
+        steps = {s["step"]: s for s in json.loads((run_dir / "run.json").read_text())["steps"]}
+        assert sorted(steps) == list(range(1, 12)), name
+        assert all(s["status"] in ("ok", "skipped") for s in steps.values()), name
+        records = [json.loads((run_dir / "steps" / f"{n:02d}.json").read_text())
+                   for n in range(1, 12)]
+        for record in records:  # every step says in words what it did or why it could not
+            assert record["summary"] or record["reason"], (name, record["step"])
+        html = (run_dir / "report.html").read_text()
+        assert all(f'id="step-{n:02d}"' in html for n in range(1, 12)), name
+        assert (run_dir / "report.xlsx").exists()
+        _assert_no_personal_data(run_dir)
+    feedback = json.loads((out / "only_feedback" / "default" / "steps" / "09.json").read_text())
+    assert any("sentiment" in line.lower() for line in feedback["summary"])
+    experiments = out / "only_experiments" / "default"
+    assert "winback_2026_q2" in (experiments / "experiments.json").read_text()
