@@ -178,7 +178,7 @@ def _band(value) -> str:
 
 def drift_triggers(name: str, rows: list[dict], inputs: list[str]) -> list[dict]:
     """Triggers from one model's drift rows ({feature, psi, band}): a major shift of its scores or
-    of 2+ inputs -> retrain now; a moderate shift, or a major one of a single input -> at the next
+    of 2+ inputs (not counting those that grow with time for everyone) -> retrain now; a moderate shift, or a major one of a single input -> at the next
     scheduled refresh. A row whose feature is not one of the card's ``inputs`` and is named like
     a score ('score', '<model>_score') is the model's scores."""
     def is_score(r):
@@ -202,7 +202,10 @@ def drift_triggers(name: str, rows: list[dict], inputs: list[str]) -> list[dict]
     parts += [f"major shift in {said(major)}"] if major else []
     parts += [f"moderate shift in {said([r for r in moved if r not in major])}"] if len(
         moved) > len(major) else []
-    when = NOW if score_major or len(major) >= 2 else NEXT
+    from helpers.drift import GROWS_WITH_TIME  # inputs that count up for everyone as time passes
+
+    real = [r for r in major if r.get("feature") not in GROWS_WITH_TIME]
+    when = NOW if score_major or len(real) >= 2 else NEXT
     return [{"model": name, "trigger": "drift", "evidence": "; ".join(parts), "when": when}]
 
 

@@ -178,3 +178,15 @@ def test_no_model_cards_is_unsupported_with_the_reason(tmp_path):
     result = lr.retrain_triggers(_plan(tmp_path))
     assert not result.supported and result.reading.startswith(
         "Step 06 has saved no model in this run folder (models/*_card.json)")
+
+
+def test_inputs_that_grow_with_time_alone_do_not_call_for_retraining_now():
+    from helpers.learnings import NEXT, NOW, drift_triggers
+
+    grown = [{"feature": "emails_received", "psi": 1.8, "band": "major shift"},
+             {"feature": "tenure_days", "psi": 0.4, "band": "major shift"}]
+    [trigger] = drift_triggers("propensity", grown, ["emails_received", "tenure_days"])
+    assert trigger["when"] == NEXT
+    real = grown + [{"feature": "recency_days", "psi": 0.3, "band": "major shift"},
+                    {"feature": "monetary_365", "psi": 0.5, "band": "major shift"}]
+    assert drift_triggers("propensity", real, ["recency_days", "monetary_365"])[0]["when"] == NOW
