@@ -119,3 +119,22 @@ def unsubscribed_ids(plan) -> set:
     if "unsubscribed" not in e:
         return set()
     return set(e.loc[parse_bool(e["unsubscribed"])[0].fillna(False).to_numpy(bool), CUSTOMER_ID])
+
+
+def keep_emailable(plan, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The rows of a per-customer file (by customer_id) whose customer may be e-mailed, and a
+    warning counting those left out; without a customers table nobody's consent is known, so
+    nobody is kept. For files meant for the e-mail tool (suggestions, offers by customer)."""
+    if frame.empty or CUSTOMER_ID not in frame:
+        return frame, None
+    allowed = (eligible(plan.prepared("customers"), purpose="email",
+                        unsubscribed=unsubscribed_ids(plan))[0][CUSTOMER_ID]
+               if plan.has("customers") else pd.Series(dtype=object))
+    keep = frame[CUSTOMER_ID].isin(set(allowed))
+    left = frame.loc[~keep, CUSTOMER_ID].nunique()
+    if not left:
+        return frame, None
+    return frame[keep].reset_index(drop=True), (
+        f"{left:,} customers are left out of the file for your e-mail tool because they have not "
+        "agreed to e-mail (or unsubscribed)" + ("" if plan.has("customers") else
+                                                 ": without a customers table, consent is unknown"))

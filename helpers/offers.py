@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers import plots
+from helpers import consent, plots
 from helpers.errors import ConfigError, UnknownNameError
 from helpers.explore import CUSTOMER_ID, DAY, NOT_SET, ORDER_DATE, REVENUE, known, label, until
 from helpers.segments import SEGMENTS, rfm_table
@@ -345,6 +345,7 @@ def offers_section(plan, *, by: str | None = None, min_margin: float = 0.15,
                             "discount (orders.discount) and run a sale of a few days; until then, "
                             "offer no blanket discounts.", by, sales, sens)
     cust = customer_offers(plan, by=by, min_orders=min_orders, offers=offers)
+    cust, left_out = consent.keep_emailable(plan, cust)
     top = sens.dropna(subset=["rate_ratio"]).sort_values("rate_ratio")
     headline = {"sale_days": len(sales), "sales": int(sales.sale.nunique()),
                 "most_sensitive": str(top.segment.iloc[-1]),
@@ -356,7 +357,8 @@ def offers_section(plan, *, by: str | None = None, min_margin: float = 0.15,
                 "full_price_buyers": int(cust.reason.str.startswith("buys at full").sum())}
     return OffersResult(True, "", by, sales, sens, offers, cust,
                         _offers_reading(by, sales, sens, offers, margin, cust),
-                        _offers_warnings(by, sales, sens, margin), headline)
+                        _offers_warnings(by, sales, sens, margin) + [left_out] * bool(left_out),
+                        headline)
 
 
 def plot_sensitivity(result, ax=None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers import plots
+from helpers import consent, plots
 from helpers.explore import CUSTOMER_ID, DAY, ORDER_DATE, ORDER_ID, PRODUCT_ID, cap, known, label
 from helpers.explore import purchases as _purchases
 from helpers.prepare import IS_REFUND
@@ -396,8 +396,10 @@ def recommendations_section(plan, *, k: int = 3, n: int = 3, seed: int = 0) -> R
                 "suggestions_from": uses}
     for row in ev.itertuples():  # e.g. complete_basket_hit_rate_co_purchase
         headline[f"{row.task}_hit_rate_{row.method.replace('-', '_')}"] = float(row.hit_rate)
+    recs, left_out = consent.keep_emailable(plan, recs)
     return RecommendResult(True, "", ev, pairs, cats, model.neighbours(), recs,
-                           _reading(ev, pairs, cats, k), _warnings(ev), headline, uses)
+                           _reading(ev, pairs, cats, k), _warnings(ev) + [left_out] * bool(left_out),
+                           headline, uses)
 
 
 def plot_hit_rate(result: RecommendResult, ax=None):

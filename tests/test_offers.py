@@ -151,6 +151,7 @@ def test_harbor_offers_follow_sensitivity_and_respect_the_margin(harbor):
     per = (o.discount > 0).groupby(o.customer_id).agg(["size", "sum"])
     full = per.index[(per["size"] >= 3) & (per["sum"] == 0)]
     cust = res.customers.set_index("customer_id")
+    full = full.intersection(cust.index)  # only customers who may be e-mailed are in the file
     assert len(full) > 100 and (cust.loc[full, "offer"] == 0).all()
     assert res.headline["full_price_buyers"] == len(full)
     assert "never with a discount: they get none" in res.reading
@@ -182,3 +183,12 @@ def test_business_without_sales_gets_no_blanket_discount(tmp_path):
 def test_plot_sensitivity_title_states_the_finding_smoke(harbor):
     _, res = harbor
     assert of.plot_sensitivity(res).get_title().startswith("A sale lifts buying 3.")
+
+
+def test_offers_file_holds_only_customers_who_may_be_emailed(harbor):
+    _, harbor_offers = harbor
+    customers = pd.read_csv(SAMPLE_DIR / "harbor_coffee" / "data" / "customers.csv")
+    said_no = set(customers.loc[customers["consent_email"].astype(str).str.lower()
+                                .isin(["false", "no"]), "customer_id"])
+    assert said_no and not said_no & set(harbor_offers.customers["customer_id"])
+    assert any("have not agreed to e-mail" in w for w in harbor_offers.warnings)
