@@ -11,10 +11,14 @@ is not marked as holding personal data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
 from helpers.errors import DataError
+from helpers.explore import label
+from helpers.plan import format_value
+from helpers.sections import ran as sections_ran
 
 ARTIFACT = "activation.json"
 ACTIONS = "actions"
@@ -145,4 +149,17 @@ def step_summary(listed: list[dict], results: dict) -> dict:
     step = sections.step_record(results, units=UNITS, keep=HEADLINE)
     step["headline"] = {"files": len(listed), **step["headline"]}
     step["units"] = {"files": "count", **step["units"]}
+    step["executive"] = [what_this_means(listed, results).split("\n")[0],
+                         *budget_line(results.get("budget"))]
     return step
+
+
+def budget_line(result) -> list[str]:
+    """The budget move in one sentence for the report's first screen (none when no move)."""
+    h = getattr(result, "headline", None) or {}
+    if not (sections_ran(result) and h.get("moved_amount")):
+        return []
+    money = partial(format_value, unit="money", currency=getattr(result, "currency", "USD"))
+    return [f"Move about {money(h['moved_amount'])} a month from {label(h['moved_from'])} to "
+            f"{label(h['moved_to'])}: about {money(h['expected_gain'])} more revenue a month "
+            f"expected (90 % range {money(h['gain_low'])} to {money(h['gain_high'])})."]

@@ -176,8 +176,13 @@ def save_step(plan, results: dict, *, figures: dict) -> None:
 
 
 def step_summary(results: dict) -> dict:
-    """The step record for ``plan.record_step(6, ...)``."""
-    return sections.step_record(results, units=UNITS, keep=HEADLINE)
+    """The step record for ``plan.record_step(6, ...)``; the first screen of the report says
+    which models earned their place and what the forecast expects."""
+    step = sections.step_record(results, units=UNITS, keep=HEADLINE)
+    cards = what_this_means_cards(list(results.values())).split("\n")[0]
+    step["executive"] = [cards, *sections.executive({k: v for k, v in results.items()
+                                                     if k == "forecast"})]
+    return step
 
 
 def load_scores(plan) -> pd.DataFrame:

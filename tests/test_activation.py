@@ -91,3 +91,17 @@ def test_actions_are_written_with_what_to_do_and_raw_emails_are_refused(plan):
     assert record["sections"]["budget"] == {"ran": False, "reading": "no spend", "headline": {},
                                             "warnings": []}
     json.dumps(record)
+
+
+def test_the_budget_move_is_one_sentence_for_the_first_screen():
+    from types import SimpleNamespace
+
+    from helpers.activation import budget_line
+
+    moved = SimpleNamespace(supported=True, currency="USD", headline={
+        "moved_amount": 690.0, "moved_from": "paid_search", "moved_to": "paid_social",
+        "expected_gain": 3713.27, "gain_low": -395.4, "gain_high": 6447.3})
+    assert budget_line(moved) == [
+        "Move about $690 a month from paid search to paid social: about $3,713 more revenue a "
+        "month expected (90 % range -$395 to $6,447)."]
+    assert budget_line(SimpleNamespace(supported=True, headline={"moved_amount": 0})) == []
