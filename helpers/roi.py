@@ -332,7 +332,7 @@ def roi_artifact(results: dict) -> dict:
 HEADLINE = {"economics": ["spend", "best_roas_channel", "best_roas"],
             "attribution": ["sales_followed", "top_last_touch", "top_gainer"],
             "incrementality": ["incremental_revenue", "revenue_low", "revenue_high"],
-            "ai roi": ["cost", "gain", "roi", "roi_low", "roi_high", "payback_month"],
+            "ai work": ["cost", "gain", "roi", "roi_low", "roi_high", "payback_month"],
             "objectives": ["objectives", "on_track", "behind"]}
 UNITS = {"cost": "money", "roi": "percent", "roi_low": "percent", "roi_high": "percent",
          "best_roas": "number", "payback_month": "count"}
