@@ -19,8 +19,9 @@ from helpers import drift as dr
 from helpers import monitoring as mo
 from helpers.errors import MissingDataError
 from helpers.explore import known
-from helpers.monitoring import CPA_FACTOR, OFF_BUDGET, PREVIOUS_DAYS, PacingResult, gross_margin
+from helpers.monitoring import CPA_FACTOR, OFF_BUDGET, PREVIOUS_DAYS, PacingResult
 from helpers.plan import format_value
+from helpers.strategy import gross_margin
 
 DATE, CHANNEL, CAMPAIGN_ID, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
     "marketing_spend", "date", "channel", "campaign_id", "spend", "conversions", "platform_revenue")

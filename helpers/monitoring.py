@@ -22,6 +22,7 @@ from helpers import plots
 from helpers.errors import MissingDataError
 from helpers.explore import known
 from helpers.plan import format_value
+from helpers.strategy import gross_margin
 
 DATE, CHANNEL, CAMPAIGN_ID, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
     "marketing_spend", "date", "channel", "campaign_id", "spend", "conversions", "platform_revenue")
@@ -160,19 +161,6 @@ def _budget(plan, days: pd.DatetimeIndex) -> pd.DataFrame:
         rows.append({CHANNEL: ch, "budget": sum(amounts) if amounts else np.nan,
                      "budget_source": " + ".join(sorted(sources))})
     return pd.DataFrame(rows, columns=[CHANNEL, "budget", "budget_source"])
-
-
-def gross_margin(plan) -> tuple[float, str]:
-    """Step 05's gross margin (strategy.json assumptions), else estimated from your products."""
-    try:
-        a = plan.load("strategy.json").get("assumptions", {})
-        if a.get("gross_margin"):
-            return float(a["gross_margin"]), a.get("gross_margin_source", "step 05")
-    except MissingDataError:
-        pass
-    from helpers.strategy import estimate_margin
-
-    return estimate_margin(plan)
 
 
 def _ratios(frame: pd.DataFrame, by: str) -> pd.DataFrame:
