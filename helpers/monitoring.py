@@ -59,6 +59,9 @@ def _num(value) -> float:
         return np.nan
 
 
+STALE_DAYS = 7  # data ending more than a week before "today" cannot show today's 12-month value
+
+
 def pace_row(obj: dict, start: pd.Timestamp, as_of: pd.Timestamp, current: float) -> dict:
     """One objective of objectives.json paced: its row (PACING_COLUMNS) plus ``months`` gone
     since ``start``, ``gap`` (current against expected_now, signed so that above is good) and
@@ -91,8 +94,22 @@ def _pacing_rows(plan, as_of) -> tuple[list[dict], pd.Timestamp]:
     wanted = [o["kpi"] for o in objectives if o.get("kpi") in kp.kpi_catalogue()["kpis"]]
     now = kp.baselines(an.plan_at(plan, as_of), list(dict.fromkeys(wanted))) if wanted else None
     current = {} if now is None else dict(zip(now["kpi"], now["last_12m"], strict=True))
+    for kpi in current:  # a 12-month value cut short by the end of the data is no measurement
+        if _data_end(plan, kpi) < as_of - pd.Timedelta(days=STALE_DAYS):
+            current[kpi] = np.nan
     rows = [pace_row(o, start, as_of, current.get(o.get("kpi"), np.nan)) for o in objectives]
     return rows, start
+
+
+def _data_end(plan, kpi: str) -> pd.Timestamp:
+    """The latest date in the table a KPI is measured from (NaT when unknown)."""
+    from helpers.schemas import TABLES
+
+    table = kp.kpi_spec(kpi).get("table")
+    column = TABLES[table].date_column if table in TABLES else None
+    if not (column and plan.has(table)):
+        return pd.NaT
+    return plan.prepared(table)[column].max()
 
 
 def objective_pacing(plan, *, as_of=None) -> pd.DataFrame:

@@ -166,6 +166,12 @@ def test_objective_pacing_six_months_on(plan):
     assert table["status"].tolist() == ["ahead", "ahead"]
 
 
+def test_a_day_past_the_end_of_the_data_is_no_data_not_behind(plan):
+    late = mo.objective_pacing(plan, as_of=AS_OF + pd.Timedelta(days=120))
+    assert late["status"].tolist() == ["no data", "no data"]
+    assert late["current"].isna().all()
+
+
 def test_pacing_reads_the_start_and_an_earlier_day(plan):
     start = mo.pacing(plan, as_of=SET_ON)
     assert start.objectives["status"].tolist() == ["on track", "on track"]
