@@ -334,7 +334,7 @@ def pii_map(plan, *, sample: int = SAMPLE, seed: int = 0) -> PIIResult:
         columns=columns)
     headline = {"files_scanned": len(frames), "columns_with_pii": int(len(table)),
                 "high_risk_columns": int((table["risk"] == "high").sum()),
-                "columns_to_drop": int(table["suggestion"].str.startswith("drop").sum())}
+                "columns_to_drop": int(table["suggestion"].astype(str).str.startswith("drop").sum())}
     return PIIResult(True, "", table, map_reading(table, files=len(frames)), tuple(skipped),
                      headline)
 

@@ -163,8 +163,8 @@ def _assert_steps_9_to_11_find_the_planted_truths(out):
     every attribution model hands out exactly the sales followed."""
     harbor = out / "harbor_coffee" / "default"
     truth = json.loads((ROOT / "sample_data" / "harbor_coffee" / "truth.json").read_text())
-    rows = {r["experiment"]: r for r in json.loads((harbor / "experiments.json").read_text())[
-        "summary"]}
+    rows = {k: e["headline"] for k, e in json.loads((harbor / "experiments.json").read_text())[
+        "experiments"].items()}
     for exp_id, true_lift in (("CMP0187", truth["ab_test"]["true_lift_absolute"]),
                               ("winback_2026_q2",
                                truth["holdout"]["true_incremental_conversion_rate"])):

@@ -13,6 +13,7 @@ import pytest
 from helpers import pii
 from helpers.consent import hash_email
 from helpers.plan import SAMPLE_DIR, open_plan
+from tests.conftest import write_business
 
 
 # ---- the Luhn check -----------------------------------------------------------------------------
@@ -190,3 +191,15 @@ def test_file_counts_skip_pictures_and_read_notebook_outputs(tmp_path):
     nb.write_text(json.dumps({"cells": [{"source": ["x = 1"], "outputs": [
         {"data": {"text/plain": ["bob@example.org"], "image/png": "ann@example.com"}}]}]}))
     assert pii.file_counts(nb) == {"emails": 1, "phones": 0}
+
+
+def test_a_business_whose_files_hold_no_personal_data_gets_an_empty_map(tmp_path):
+    """An experiment log alone: unit ids are not personal on their own, so nothing is flagged."""
+    from helpers.pii import pii_map
+
+    business = write_business(tmp_path / "tests_only", data={"experiments": "data/e.csv"}, files={
+        "data/e.csv": "experiment_id,unit_id,variant,exposed_at,converted,revenue\n"
+                      + "".join(f"x1,u{i},{'AB'[i % 2]},2025-05-01,{i % 3 == 0},0\n"
+                                for i in range(40))})
+    result = pii_map(open_plan(business, run_dir=tmp_path / "run"))
+    assert result.headline["columns_with_pii"] == 0 and result.headline["columns_to_drop"] == 0

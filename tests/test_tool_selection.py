@@ -335,14 +335,14 @@ def test_harbor_coffee_shortlists_only_ready_use_cases(harbor):
     plan, scored = harbor
     picks = ts.shortlist(plan, scored)  # the sample lists its choice under use_cases:
     rows = scored.set_index("id")
-    assert picks == plan.settings.use_cases and len(picks) == 14 and rows.loc[picks, "ready"].all()
+    assert picks == plan.settings.use_cases and len(picks) == 19 and rows.loc[picks, "ready"].all()
     top = ts.top_ready(scored, 5)  # what step 03 would pick without the list
     assert len(top) == 5 and top == scored[scored["ready"]].head(5)["id"].tolist()
     leads = pd.read_csv(ROOT / "sample_data" / "harbor_coffee" / "data" / "leads.csv")
     converted = int(leads["converted"].astype(str).str.lower().eq("true").sum())
     assert f"{converted} converted leads" in rows.at["lead_scoring", "reason"]
     step = ts.step_summary(plan, scored, picks)
-    assert step["status"] == "ok" and step["headline"]["shortlisted"] == 14
+    assert step["status"] == "ok" and step["headline"]["shortlisted"] == 19
     assert step["headline"]["ready"] == int(scored["ready"].sum())
 
 
