@@ -180,7 +180,8 @@ def _assert_steps_9_to_11_find_the_planted_truths(out):
     followed = json.loads((harbor / "steps" / "11.json").read_text())["headline"][
         "attribution_sales_followed"]
     assert credits.sum().round(6).eq(followed).all()
-    assert (out / "harbor_coffee" / "learnings.csv").read_text().count("winback_2026_q2") == 1
+    log = (out / "harbor_coffee" / "learnings.csv").read_text().splitlines()
+    assert sum(",winback_2026_q2," in line for line in log) == 1
 
 
 def _assert_a_browser_renders_every_section(run_dir):
@@ -291,5 +292,6 @@ def test_a_business_with_a_single_table_runs_all_steps_and_gets_a_report(tmp_pat
         _assert_no_personal_data(run_dir)
     feedback = json.loads((out / "only_feedback" / "default" / "steps" / "09.json").read_text())
     assert any("sentiment" in line.lower() for line in feedback["summary"])
-    experiments = out / "only_experiments" / "default"
-    assert "winback_2026_q2" in (experiments / "experiments.json").read_text()
+    experiments = json.loads((out / "only_experiments" / "default" / "experiments.json")
+                             .read_text())
+    assert "winback_2026_q2" in json.dumps(experiments) or "shortlist" in experiments["reason"]
