@@ -18,6 +18,7 @@ from helpers import plots
 from helpers.anomalies import DAY, resolve_as_of
 from helpers.errors import MissingDataError
 from helpers.explore import known, until
+from helpers.model_cards import saved_cards
 
 CREATED_AT = known("leads", "created_at")[0]
 EPSILON = 1e-4  # the share given to an empty bin, so that its logarithm stays finite
@@ -183,15 +184,15 @@ def drift(plan, *, as_of=None) -> DriftResult:
     """PSI of each input of each step-06 model (models/<name>_card.json) and of its scores,
     between the model's test and ``as_of``. Unsupported without model cards."""
     as_of = resolve_as_of(plan, as_of)
-    cards = sorted(plan.path("models").glob("*_card.json"))
+    cards = saved_cards(plan)
     if not cards:
         why = (f"No model of step 06 to watch: {plan.path('models')} holds no model card. Run "
                "notebook 06 (model training) with orders or leads, then come back to compare "
                "what the models learned from with today's customers.")
         return DriftResult(False, why, reading=why, headline={"supported": False})
     rows, warnings, cache = [], [], {}
-    for path in cards:
-        rows += _model_rows(plan, plan.load(f"models/{path.name}"), as_of, cache, warnings)
+    for card in cards:
+        rows += _model_rows(plan, card, as_of, cache, warnings)
     if not rows:
         why = "No model could be compared: " + " ".join(warnings)
         return DriftResult(False, why, reading=why, warnings=tuple(warnings),

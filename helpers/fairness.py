@@ -119,16 +119,15 @@ def fairness(plan, *, min_group: int = 50) -> FairnessResult:
 def model_cards(plan) -> pd.DataFrame:
     """The run folder's model cards (models/*_card.json) side by side: model, use, not for,
     data window, main metric against its rule, whether it beat the rule, fairness summary."""
-    from helpers import io
     from helpers.evaluation import beats_rule
+    from helpers.model_cards import saved_cards
 
     rows = []
-    for path in sorted(plan.path("models").glob("*_card.json")):
-        card = io.read_json(path)
+    for card in saved_cards(plan):
         m = card.get("metrics", {})
         metric = (f"ROC AUC {m['roc_auc']:.2f} vs rule {m['baseline_roc_auc']:.2f}"
                   if {"roc_auc", "baseline_roc_auc"} <= set(m) else "–")
-        rows.append({"model": card.get("name", path.stem).replace("_", " "),
+        rows.append({"model": card["name"].replace("_", " "),
                      "use": card.get("intended_use", ""), "not for": card.get("not_for", ""),
                      "data window": "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in
                                               card.get("data_window", {}).items()),

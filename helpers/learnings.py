@@ -23,6 +23,7 @@ import pandas as pd
 
 from helpers import io
 from helpers.errors import ConfigError, UnknownNameError
+from helpers.model_cards import saved_cards
 
 COLUMNS = ("date", "step", "source", "id", "hypothesis", "result", "decision", "logged_at")
 KEY = ("source", "id")
@@ -217,12 +218,6 @@ def _new_since(plan, name: str, since: pd.Timestamp, as_of: pd.Timestamp) -> tup
     return int(((dates >= since) & (dates < as_of + pd.Timedelta(days=1))).sum()), table
 
 
-def _cards(plan) -> list[dict]:
-    folder = plan.path("models")
-    cards = [io.read_json(p) for p in sorted(folder.glob("*_card.json"))] if folder.exists() else []
-    return [c for c in cards if isinstance(c, dict) and c.get("name")]
-
-
 def _model_rows(plan, card: dict, drift: list[dict] | None, as_of, max_age_days: int) -> list:
     name = card["name"]
     window = card.get("data_window", {})
@@ -254,7 +249,7 @@ def retrain_triggers(plan, *, max_age_days: int = 90, as_of=None) -> RetrainResu
     step 08's drift (alerts.json) when it has run, and by age; new data since each was scored is
     given as context. Unsupported when step 06 has saved no model card in this run folder."""
     as_of = pd.Timestamp(as_of or plan.as_of).normalize()
-    cards = _cards(plan)
+    cards = saved_cards(plan)
     if not cards:
         why = ("Step 06 has saved no model in this run folder (models/*_card.json), so there is "
                "nothing to retrain. Run notebook 06 first; its models are then checked here.")

@@ -185,6 +185,18 @@ def step_summary(results: dict) -> dict:
     return step
 
 
+def saved_cards(plan) -> list[dict]:
+    """Step 06's model cards in the run folder (models/<name>_card.json), in name order; each
+    holds its ``name``. Empty when step 06 has saved none."""
+    from helpers import io
+
+    folder = plan.path("models")
+    paths = sorted(folder.glob("*_card.json")) if folder.exists() else []
+    cards = [({"name": p.stem.removesuffix("_card")} | card) for p in paths
+             if isinstance(card := io.read_json(p), dict)]
+    return cards
+
+
 def load_scores(plan) -> pd.DataFrame:
     """Step 06's customer scores from the run folder; when step 06 has not run, the models it
     would train (those shortlisted) are trained now, the same way."""

@@ -126,12 +126,11 @@ MODEL_TABLE = {"lead_score": "leads"}  # the table a model learns from; the othe
 
 def model_features(plan) -> dict[tuple[str, str], list[str]]:
     """{(table, feature): [models]} from the run folder's model cards (models/*_card.json)."""
-    from helpers import io
+    from helpers.model_cards import saved_cards
 
     used: dict[tuple[str, str], list[str]] = {}
-    for path in sorted(plan.path("models").glob("*_card.json")):
-        card = io.read_json(path)
-        name = card.get("name", path.stem.removesuffix("_card"))
+    for card in saved_cards(plan):
+        name = card["name"]
         for feature in card.get("features", []):
             used.setdefault((MODEL_TABLE.get(name, "customers"), feature), []).append(name)
     return used

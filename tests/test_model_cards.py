@@ -130,3 +130,18 @@ def test_table_formats_money_percent_and_numbers_for_the_screen():
                                       ("expected_gain", "money"), ("posts", None)])
 def test_headline_units_follow_the_name_when_not_given(key, unit):
     assert sections.unit_of(key) == unit
+
+
+def test_saved_cards_reads_each_card_once_with_its_name(tmp_path):
+    from types import SimpleNamespace
+
+    from helpers import io
+    from helpers.model_cards import saved_cards
+
+    plan = SimpleNamespace(path=lambda name: tmp_path / name)
+    assert saved_cards(plan) == []  # step 06 has not run
+    io.write_json(tmp_path / "models" / "propensity_card.json", {"name": "propensity", "n": 1})
+    io.write_json(tmp_path / "models" / "churn_card.json", {"features": ["recency_days"]})
+    io.write_json(tmp_path / "models" / "odd_card.json", ["not", "a", "card"])
+    assert saved_cards(plan) == [{"name": "churn", "features": ["recency_days"]},
+                                 {"name": "propensity", "n": 1}]
