@@ -19,6 +19,7 @@ import pandas as pd
 from helpers import consent, pii
 from helpers.activation import ACTIONS, ARTIFACT, PERSONAL, raw_emails
 from helpers.errors import MissingDataError
+from helpers.explore import cap
 from helpers.sections import Section
 from helpers.tables import normalise_email
 
@@ -36,8 +37,7 @@ class ConsentCheckResult(Section):
 
 def _missing(plan, table: str) -> str:
     """``plan.why_missing`` as a sentence (capitalised)."""
-    why = plan.why_missing(table)
-    return why[:1].upper() + why[1:]
+    return cap(plan.why_missing(table))
 
 
 # ---- consent: nobody who said no is in a list ------------------------------------------------

@@ -17,7 +17,7 @@ from helpers import features as ft
 from helpers import plots
 from helpers.anomalies import DAY, resolve_as_of
 from helpers.errors import MissingDataError
-from helpers.explore import known, until
+from helpers.explore import cap, known, until
 from helpers.model_cards import saved_cards
 
 CREATED_AT = known("leads", "created_at")[0]
@@ -236,7 +236,7 @@ def _drift_reading(table: pd.DataFrame) -> str:
         grows = moved[moved["feature"].isin(GROWS_WITH_TIME)]
         if len(grows):
             names = " and ".join(grows["label"])
-            text += (f". {names[0].upper() + names[1:]} grow{'s' * (len(grows) == 1)} with time "
+            text += (f". {cap(names)} grow{'s' * (len(grows) == 1)} with time "
                      "for everyone (each day, each send), so some shift there is built in")
         text += {"retrain": ". Retrain it in step 06: it now scores people unlike those it "
                             "learned from" + (" (its scores have not moved yet)." if len(score)

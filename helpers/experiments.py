@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.explore import known
+from helpers.explore import cap, known
 from helpers.plan import money
 from helpers.uplift import (
     compare_variants,
@@ -277,7 +277,7 @@ def _extra_sentences(units, table, comparisons, best, *, alpha: float) -> list[s
 def _hypothesis(units, control: str, challenger: str) -> str:
     a, b = _named(units, control), _named(units, challenger)
     what = "opens" if units.attrs["metric"] == "open" else "conversions"
-    return f"{b[0].upper() + b[1:]} gets more {what} than {a} in {units.attrs['name']}"
+    return f"{cap(b)} gets more {what} than {a} in {units.attrs['name']}"
 
 
 def _unsupported(units, reason: str) -> ExperimentResult:
@@ -439,7 +439,7 @@ def experiments_section(plan, *, alpha: float = 0.05, seed: int = 42) -> Experim
     if not units:
         why = plan.why_missing("experiments") or "your experiments table holds no two variants."
         why += (" Your e-mail events carry no variant." if plan.has("email_events") else "")
-        reason = NO_EXPERIMENTS.format(why=why[0].upper() + why[1:])
+        reason = NO_EXPERIMENTS.format(why=cap(why))
         return ExperimentsResult(False, reason, reading=reason,
                                  headline={"supported": False, "experiments": 0})
     read = {k: read_experiment(u, alpha=alpha, seed=seed) for k, u in units.items()}

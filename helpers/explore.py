@@ -69,6 +69,12 @@ def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def join_and(words) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    words = [str(w) for w in words]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
 def label(value) -> str:
     """A data value as words for a sentence or a chart: 'whole_bean' -> 'whole bean'."""
     return str(value).replace("_", " ")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from helpers import io
 from helpers.errors import ConfigError, UnknownNameError
+from helpers.explore import join_and
 from helpers.model_cards import saved_cards
 
 COLUMNS = ("date", "step", "source", "id", "hypothesis", "result", "decision", "logged_at")
@@ -166,11 +167,6 @@ class RetrainResult:
     headline: dict = field(default_factory=dict)
 
 
-def _and(words: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
-
-
 def _band(value) -> str:
     """'major', 'moderate' or 'stable' from a band as step 08 writes it ('major shift' too)."""
     words = str(value or "").lower().split()
@@ -189,7 +185,7 @@ def drift_triggers(name: str, rows: list[dict], inputs: list[str]) -> list[dict]
     def said(rs):
         from helpers.features import label
 
-        return _and([f"{label(str(r.get('feature')))} (PSI {float(r.get('psi') or 0):.2f})"
+        return join_and([f"{label(str(r.get('feature')))} (PSI {float(r.get('psi') or 0):.2f})"
                      for r in rs])
 
     score = [r for r in rows if is_score(r) and _band(r.get("band")) != "stable"]
@@ -299,7 +295,7 @@ def _retrain_reading(table: pd.DataFrame, due: pd.Series, ran: bool, max_age: in
             f" unless step 08 "
             "flags drift first)" for r in fine.itertuples()) + ".")
     new = table.drop_duplicates("model").groupby(["trained_to", "new_what"], sort=False)
-    text += [f"Since {_and(list(g.model))} learned from data to {pd.Timestamp(day):%d %b %Y}, "
+    text += [f"Since {join_and(list(g.model))} learned from data to {pd.Timestamp(day):%d %b %Y}, "
              f"{g.new_since.iloc[0]:,} new {what if g.new_since.iloc[0] != 1 else what[:-1]} "
              f"{'has' if g.new_since.iloc[0] == 1 else 'have'} come in." for (day, what), g in new
              if day and pd.Timestamp(day) <= as_of]

@@ -17,7 +17,17 @@ import pandas as pd
 
 from helpers import consent, plots
 from helpers.errors import ConfigError, UnknownNameError
-from helpers.explore import CUSTOMER_ID, DAY, NOT_SET, ORDER_DATE, REVENUE, known, label, until
+from helpers.explore import (
+    CUSTOMER_ID,
+    DAY,
+    NOT_SET,
+    ORDER_DATE,
+    REVENUE,
+    join_and,
+    known,
+    label,
+    until,
+)
 from helpers.segments import SEGMENTS, rfm_table
 
 (DISCOUNT,) = known("orders", "discount")
@@ -278,9 +288,8 @@ class OffersResult:
 
 
 def _join(items) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = [label(i) for i in items]
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+    """The segments' names joined: 'a', 'a and b', 'a, b and c'."""
+    return join_and(label(i) for i in items)
 
 
 def _ratio(r) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import ConfigError, UnknownNameError
+from helpers.explore import cap
 
 DESIGNS = ((50, 50), (60, 40), (67, 33), (70, 30), (75, 25), (80, 20), (90, 10))
 SRM_ALPHA = 0.001  # the usual bar for a sample ratio mismatch: it must be very unlikely by chance
@@ -432,7 +433,7 @@ def _uplift_result(a, segs, scores, targeting, why_not, *, control, treatment, m
         warn.append(f"{small} of {len(segs)} segments have fewer than {min_per_arm} units in an "
                     "arm: too small to act on.")
     if why_not:
-        warn.append(why_not[0].upper() + why_not[1:] + ".")
+        warn.append(cap(why_not) + ".")
     else:
         words.append(_targeting_words(targeting))
     headline = {"segments": len(segs), "small_segments": small}

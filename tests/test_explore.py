@@ -263,3 +263,10 @@ def test_chart_titles_state_the_finding():
     assert ax.get_title() == "Referral leads convert best: 100% vs 50% overall"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["ads", "referral"]
     plt.close("all")
+
+
+def test_join_and_lists_words_as_a_sentence_does():
+    from helpers.explore import join_and
+
+    assert [join_and(w) for w in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "", "a", "a and b", "a, b and c"]
