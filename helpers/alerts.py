@@ -21,6 +21,7 @@ from helpers.errors import MissingDataError
 from helpers.explore import known
 from helpers.monitoring import CPA_FACTOR, OFF_BUDGET, PREVIOUS_DAYS, PacingResult
 from helpers.plan import format_value
+from helpers.sections import Section
 from helpers.strategy import gross_margin
 
 DATE, CHANNEL, CAMPAIGN_ID, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
@@ -176,17 +177,12 @@ def email_checks(campaigns: pd.DataFrame, *, recent: int = RECENT, previous: int
 
 
 @dataclass(frozen=True, eq=False)
-class AlertsResult:
+class AlertsResult(Section):
     """The alerts (ALERT_COLUMNS, most severe first), the drift rows for alerts.json, the rules."""
 
-    supported: bool
-    reason: str = ""
     table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ALERT_COLUMNS))
     drift: tuple[dict, ...] = ()
     rules: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(RULES))
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
 
 
@@ -306,8 +302,9 @@ def alerts(plan, *, pacing=None, anomalies=None, drift=None, as_of=None) -> Aler
     rows = d.table[["model", "feature", "psi", "band"]].to_dict("records") if d.supported else []
     skipped = [f"{name}: {r.reason}" for name, r in (("pacing", p), ("unusual days", a),
                                                       ("drift", d)) if not r.supported]
-    return AlertsResult(True, "", table, tuple(rows), pd.DataFrame(RULES),
-                        _alerts_reading(table, counts, as_of), tuple(skipped), counts, as_of)
+    return AlertsResult(True, "", table=table, drift=tuple(rows), rules=pd.DataFrame(RULES),
+                        reading=_alerts_reading(table, counts, as_of), warnings=tuple(skipped),
+                        headline=counts, as_of=as_of)
 
 
 def _alerts_reading(table: pd.DataFrame, counts: dict, as_of) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 from helpers import plots
 from helpers.explore import known, until
 from helpers.prepare import IS_REFUND
+from helpers.sections import Section
 
 ORDER_DATE, REVENUE, DISCOUNT = known("orders", "order_date", "revenue", "discount")
 DATE, CHANNEL, CAMPAIGN_ID, SPEND, CLICKS, CONVERSIONS, PLATFORM_REVENUE, PERIOD_END = known(
@@ -98,18 +99,13 @@ def daily_spend(plan, *, as_of=None, spread: bool = False, by=(CHANNEL,)
 
 # ---- unusual days ------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class AnomalyResult:
+class AnomalyResult(Section):
     """Unusual days: ``table`` (ANOMALY_COLUMNS, newest first) and ``series`` (date, metric,
     actual, expected, robust_z over the last ``days``, for the chart)."""
 
-    supported: bool
-    reason: str = ""
     table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ANOMALY_COLUMNS))
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
     checked: tuple[str, ...] = ()
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
     currency: str = "USD"
 
 
@@ -297,10 +293,13 @@ def anomalies(plan, *, as_of=None, days: int = 120, threshold: float = 3.5) -> A
     table = pd.DataFrame(rows, columns=ANOMALY_COLUMNS).sort_values(
         "date", ascending=False, kind="stable").reset_index(drop=True)
     checked = tuple(s["metric"].iloc[0] for s in shown)
-    return AnomalyResult(True, "", table, pd.concat(shown, ignore_index=True), checked,
-                         _anomaly_reading(plan, table, checked, days, threshold), tuple(notes),
-                         {"days_checked": days, "series_checked": len(checked),
-                          "unusual_days": int(table["date"].nunique())}, plan.currency)
+    return AnomalyResult(True, "", table=table, series=pd.concat(shown, ignore_index=True),
+                         checked=checked,
+                         reading=_anomaly_reading(plan, table, checked, days, threshold),
+                         warnings=tuple(notes),
+                         headline={"days_checked": days, "series_checked": len(checked),
+                          "unusual_days": int(table["date"].nunique())},
+                         currency=plan.currency)
 
 
 def _anomaly_reading(plan, table: pd.DataFrame, checked, days: int, threshold: float) -> str:

@@ -19,6 +19,7 @@ from helpers.anomalies import DAY, resolve_as_of
 from helpers.errors import MissingDataError
 from helpers.explore import cap, known, until
 from helpers.model_cards import saved_cards
+from helpers.sections import Section
 
 CREATED_AT = known("leads", "created_at")[0]
 EPSILON = 1e-4  # the share given to an empty bin, so that its logarithm stays finite
@@ -93,17 +94,12 @@ def _moved(ref: pd.Series, cur: pd.Series) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, eq=False)
-class DriftResult:
+class DriftResult(Section):
     """``table``: one row per model input and one per model's scores (feature "score"): model,
     feature, label, psi, band, reference, current (in words), n_reference, n_current, and the
     two dates compared."""
 
-    supported: bool
-    reason: str = ""
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 def _customer_frames(plan, card: dict, as_of, cache: dict):
@@ -205,7 +201,8 @@ def drift(plan, *, as_of=None) -> DriftResult:
                 "inputs_moderate": int((inputs["band"] == "moderate shift").sum()),
                 "max_psi": None if worst is None else round(float(worst["psi"]), 3),
                 "max_psi_input": None if worst is None else f"{worst['model']}: {worst['feature']}"}
-    return DriftResult(True, "", table, _drift_reading(table), tuple(warnings), headline)
+    return DriftResult(True, "", table=table, reading=_drift_reading(table),
+                       warnings=tuple(warnings), headline=headline)
 
 
 def verdict(t: pd.DataFrame) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from helpers import plots
 from helpers.explore import cap, known
 from helpers.plan import money
+from helpers.sections import Section
 from helpers.uplift import (
     compare_variants,
     points,
@@ -383,20 +384,15 @@ def plot_experiment(result: ExperimentResult, *, ax=None):
 
 # ---- every experiment, for the notebook --------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class ExperimentsResult:
+class ExperimentsResult(Section):
     """Every experiment read: ``experiments`` and ``uplift`` by id, ``summary`` (one row per
     experiment), ``learnings`` (one dict per experiment: date, source, id, hypothesis, result,
     decision) and the reading, warnings and headline for the report."""
 
-    supported: bool
-    reason: str = ""
     experiments: dict = field(default_factory=dict)
     uplift: dict = field(default_factory=dict)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     learnings: list = field(default_factory=list)
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 SUMMARY = ("n_control", "n_challenger", "rate_control", "rate_challenger", "lift_points",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from helpers import plots
 from helpers.explore import cap, known
+from helpers.sections import Section
 
 FEEDBACK_ID, CREATED_AT, RATING, TEXT = known("feedback", "feedback_id", "created_at", "rating",
                                               "text")
@@ -125,12 +126,10 @@ def compare(y, model, vader, *, seed: int = 42, draws: int = DRAWS) -> tuple[pd.
 
 
 @dataclass(frozen=True, eq=False)
-class SentimentResult:
+class SentimentResult(Section):
     """``scored``: feedback_id, created_at, label, score (-1..1) by the method used, no text.
     ``comparison``/``gap``/``holdout``: the model against VADER on the newest rated comments."""
 
-    supported: bool
-    reason: str = ""
     method: str = "vader"
     scored: pd.DataFrame = field(default_factory=pd.DataFrame)
     trend: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -138,9 +137,6 @@ class SentimentResult:
     gap: dict = field(default_factory=dict)
     holdout: pd.DataFrame = field(default_factory=pd.DataFrame)
     change: dict = field(default_factory=dict)
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 def load_texts(plan, *, as_of=None) -> tuple[pd.DataFrame, str]:
@@ -218,9 +214,10 @@ def sentiment(plan, *, seed: int = 42, as_of=None) -> SentimentResult:
     if len(table):
         head |= {"model_accuracy": float(table.accuracy[0]),
                  "vader_accuracy": float(table.accuracy[1])}
-    return SentimentResult(True, "", method, scored, trend, table, gap, holdout, change,
-                           _sentiment_reading(head, gap, change, no_model, len(test)),
-                           tuple(warnings), head)
+    return SentimentResult(True, "", method=method, scored=scored, trend=trend, comparison=table,
+                           gap=gap, holdout=holdout, change=change,
+                           reading=_sentiment_reading(head, gap, change, no_model, len(test)),
+                           warnings=tuple(warnings), headline=head)
 
 
 def monthly_trend(scored: pd.DataFrame, *, as_of) -> pd.DataFrame:
@@ -315,16 +312,11 @@ def plot_sentiment_trend(result: SentimentResult, ax=None):
 
 # ---- the section -----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class FeedbackResult:
+class FeedbackResult(Section):
     """Step 09's feedback section: ``sentiment`` and ``topics`` with one reading."""
 
-    supported: bool
-    reason: str = ""
     sentiment: SentimentResult | None = None
     topics: object = None  # a helpers.topics.TopicResult
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 def feedback_section(plan, *, seed: int = 42, as_of=None) -> FeedbackResult:
@@ -334,14 +326,15 @@ def feedback_section(plan, *, seed: int = 42, as_of=None) -> FeedbackResult:
 
     s = sentiment(plan, seed=seed, as_of=as_of)
     if not s.supported:
-        return FeedbackResult(False, s.reason, s, None, s.reading, (), {"supported": False})
+        return FeedbackResult(False, s.reason, sentiment=s, topics=None, reading=s.reading,
+                              warnings=(), headline={"supported": False})
     t = topics(plan, seed=seed, as_of=as_of, sentiment_result=s)
     head = {"texts": s.headline["texts"], "share_negative_now": s.headline["share_negative_now"],
             "share_negative_year_ago": s.headline["share_negative_year_ago"],
             "top_complaint": t.headline.get("top_complaint"),
             "sentiment_method": "model trained on your ratings" if s.method == "model" else "VADER"}
-    return FeedbackResult(True, "", s, t, f"{s.reading} {t.reading}", s.warnings + t.warnings,
-                          head)
+    return FeedbackResult(True, "", sentiment=s, topics=t, reading=f"{s.reading} {t.reading}",
+                          warnings=s.warnings + t.warnings, headline=head)
 
 
 def feedback_artifact(result: FeedbackResult) -> dict:

@@ -25,6 +25,7 @@ from helpers import io
 from helpers.errors import ConfigError, UnknownNameError
 from helpers.explore import join_and
 from helpers.model_cards import saved_cards
+from helpers.sections import Section
 
 COLUMNS = ("date", "step", "source", "id", "hypothesis", "result", "decision", "logged_at")
 KEY = ("source", "id")
@@ -153,18 +154,13 @@ def learnings_csv(log: pd.DataFrame) -> str:
 
 # ---- retrain triggers ------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class RetrainResult:
+class RetrainResult(Section):
     """``table``: model, trigger, evidence, when (now / at the next scheduled refresh / not yet),
     trained_to (when its data ends: the card's scored_at, else its test window's end), age_days,
     new_since (rows of ``new_what`` dated since); ``step08_ran``: whether alerts.json was read."""
 
-    supported: bool
-    reason: str = ""
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     step08_ran: bool = False
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 def _band(value) -> str:
@@ -272,9 +268,9 @@ def retrain_triggers(plan, *, max_age_days: int = 90, as_of=None) -> RetrainResu
             "retrain_next_refresh": int((due == NEXT).sum()),
             "oldest_model_days": int(pd.to_numeric(table["age_days"]).max())
             if table["age_days"].notna().any() else None, "step08_ran": alerts is not None}
-    return RetrainResult(True, "", table, alerts is not None,
-                         _retrain_reading(table, due, alerts is not None, max_age_days, as_of),
-                         tuple(warnings), head)
+    return RetrainResult(True, "", table=table, step08_ran=alerts is not None,
+                         reading=_retrain_reading(table, due, alerts is not None, max_age_days, as_of),
+                         warnings=tuple(warnings), headline=head)
 
 
 def _retrain_reading(table: pd.DataFrame, due: pd.Series, ran: bool, max_age: int, as_of) -> str:

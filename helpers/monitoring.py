@@ -22,6 +22,7 @@ from helpers import plots
 from helpers.errors import MissingDataError
 from helpers.explore import known
 from helpers.plan import format_value
+from helpers.sections import Section
 from helpers.strategy import gross_margin
 
 DATE, CHANNEL, CAMPAIGN_ID, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
@@ -253,17 +254,12 @@ def campaign_pacing(plan, *, as_of=None, window_days: int = 28, top: int = 10) -
 
 
 @dataclass(frozen=True, eq=False)
-class PacingResult:
+class PacingResult(Section):
     """Objectives (PACING_COLUMNS), channels and campaigns against their plan over the window."""
 
-    supported: bool
-    reason: str = ""
     objectives: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PACING_COLUMNS))
     channels: pd.DataFrame = field(default_factory=pd.DataFrame)
     campaigns: pd.DataFrame = field(default_factory=pd.DataFrame)
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     window_days: int = 28
     currency: str = "USD"
@@ -294,10 +290,10 @@ def pacing(plan, *, as_of=None, window_days: int = 28) -> PacingResult:
                 "channels_off_budget": int(channels["spend_vs_budget"].abs().gt(OFF_BUDGET).sum())}
     reading = _objectives_reading(plan, rows, start, as_of) + _channels_reading(
         plan, channels, as_of, window_days)
-    return PacingResult(True, "", objectives, channels,
-                        campaign_pacing(plan, as_of=as_of, window_days=window_days),
-                        "\n".join(reading), tuple(warnings), headline, as_of, window_days,
-                        plan.currency)
+    return PacingResult(True, "", objectives=objectives, channels=channels,
+                        campaigns=campaign_pacing(plan, as_of=as_of, window_days=window_days),
+                        reading="\n".join(reading), warnings=tuple(warnings), headline=headline,
+                        as_of=as_of, window_days=window_days, currency=plan.currency)
 
 
 def _channels_reading(plan, t: pd.DataFrame, as_of, window_days: int) -> list[str]:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from helpers.errors import DataError, MissingDataError
 from helpers.plan import PII_NAME
+from helpers.sections import Section
 
 SAMPLE = 2000  # values read per column
 LABELS = {"email": "e-mail address", "phone": "phone number", "street_address":
@@ -233,16 +234,11 @@ def frame_findings(frame: pd.DataFrame, *, person_table: bool = False, known_ids
 
 # ---- the map of a business's files -------------------------------------------------------------
 @dataclass(frozen=True)
-class PIIResult:
+class PIIResult(Section):
     """Where personal data sits: ``table`` has one row per file, column and kind (table, file,
     column, kind, found_by, share, risk, suggestion); no value is ever copied into it."""
 
-    supported: bool
-    reason: str = ""
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    reading: str = ""
-    warnings: tuple = ()
-    headline: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.reading
@@ -335,8 +331,8 @@ def pii_map(plan, *, sample: int = SAMPLE, seed: int = 0) -> PIIResult:
     headline = {"files_scanned": len(frames), "columns_with_pii": int(len(table)),
                 "high_risk_columns": int((table["risk"] == "high").sum()),
                 "columns_to_drop": int(table["suggestion"].astype(str).str.startswith("drop").sum())}
-    return PIIResult(True, "", table, map_reading(table, files=len(frames)), tuple(skipped),
-                     headline)
+    return PIIResult(True, "", table=table, reading=map_reading(table, files=len(frames)),
+                     warnings=tuple(skipped), headline=headline)
 
 
 def map_reading(table: pd.DataFrame, *, files: int) -> str:

@@ -25,6 +25,7 @@ from helpers.feedback import (
     mask_text,
     sentiment,
 )
+from helpers.sections import Section
 
 # Topics: k from 3 to one per 50 comments (so a topic holds enough comments to read), at most 12
 # (what a workshop can go through); the k whose top-10 words co-occur most (mean NPMI) wins.
@@ -69,21 +70,16 @@ def _nmf(X, k: int, seed: int):
 
 
 @dataclass(frozen=True, eq=False)
-class TopicResult:
+class TopicResult(Section):
     """``table``: one row per topic (name, top words, comments, share, negative, share negative,
     two masked quotes); ``complaints``: topics by negative comments; ``selection``: coherence per
     number of topics tried; ``assignments``: feedback_id -> topic (no text)."""
 
-    supported: bool
-    reason: str = ""
     n_topics: int = 0
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     complaints: pd.DataFrame = field(default_factory=pd.DataFrame)
     selection: pd.DataFrame = field(default_factory=pd.DataFrame)
     assignments: pd.DataFrame = field(default_factory=pd.DataFrame)
-    reading: str = ""
-    warnings: tuple[str, ...] = ()
-    headline: dict = field(default_factory=dict)
 
 
 def _topic_rows(f: pd.DataFrame, W, H, terms, negative) -> tuple[pd.DataFrame, np.ndarray]:
@@ -146,8 +142,10 @@ def topics(plan, *, n_topics: int | None = None, seed: int = 42, as_of=None,
             "top_complaint_negatives": int(complaints.negative[0]) if len(complaints) else 0,
             "top_complaint_share": float(complaints.share_of_negatives[0]) if len(complaints)
             else None}
-    return TopicResult(True, "", k, table, complaints, selection, assignments,
-                       _topic_reading(table, complaints, n_topics, len(f)), tuple(warnings), head)
+    return TopicResult(True, "", n_topics=k, table=table, complaints=complaints,
+                       selection=selection, assignments=assignments,
+                       reading=_topic_reading(table, complaints, n_topics, len(f)),
+                       warnings=tuple(warnings), headline=head)
 
 
 def _topic_reading(table: pd.DataFrame, complaints: pd.DataFrame, fixed, n: int) -> str:
