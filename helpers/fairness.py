@@ -166,3 +166,10 @@ def plot_fairness(result: FairnessResult, ax=None):
                  if n else f"Every group picked at four-fifths or more of the best rate ({score})")
     ax.set_xlabel("Rate of being picked for the top tenth, relative to the best group")
     return ax
+
+
+def fairness_display(result: FairnessResult):
+    """``table`` for the screen: selection rates as percentages, ratios to two decimals."""
+    from helpers import plots
+
+    return plots.table(result.table, percent=["selection_rate"], number=["ratio_to_best"])

@@ -475,3 +475,11 @@ def _targeting_words(t: dict) -> str:
         return f"Targeting by predicted uplift pays: {pts}, on customers it had not seen."
     return (f"Targeting by predicted uplift does not beat picking at random: {pts}. Do not "
             "choose who gets it by the model yet; treat the effect as the same for everyone.")
+
+
+def segments_display(result: UpliftResult):
+    """``segments`` for the screen: rates, uplifts and their interval as percentages."""
+    from helpers import plots
+
+    shares = ["rate_control", "rate_treatment", "uplift", "low", "high", "predicted_uplift"]
+    return plots.table(result.segments, percent=shares)

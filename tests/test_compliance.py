@@ -338,3 +338,12 @@ def test_checklist_form_writes_the_ticked_items(tmp_path):
     assert "Saved 1 confirmed item(s)" in status.value
     assert io.read_yaml(folder / "business.yaml")["privacy"]["checked"] == [
         "processor_agreements"]
+
+
+def test_fairness_shows_selection_rates_as_percentages():
+    table = pd.DataFrame({"score": ["propensity"], "attribute": ["region"], "group": ["West"],
+                          "customers": [622], "selected": [78], "selection_rate": [0.125402],
+                          "ratio_to_best": [0.909164], "status": ["ok"]})
+    shown = fa.fairness_display(fa.FairnessResult(True, table=table)).iloc[0]
+    assert (shown["selection_rate"], shown["ratio_to_best"], shown["customers"]) == (
+        "12.5%", "0.91", 622)

@@ -345,3 +345,15 @@ def test_uplift_by_an_unknown_attribute_names_the_valid_ones(harbor):
     with pytest.raises(UnknownNameError, match="by: unknown segment attribute 'regoin'. Did you "
                                                "mean 'region'"):
         up.uplift_by_segment(plan, units, by=["regoin"])
+
+
+def test_uplift_segments_show_rates_and_intervals_as_percentages():
+    from helpers.uplift import UpliftResult, segments_display
+
+    segments = pd.DataFrame({"attribute": ["region"], "segment": ["West"], "n_control": [120],
+                             "n_treatment": [480], "rate_control": [0.05],
+                             "rate_treatment": [0.112], "uplift": [0.062], "low": [0.026],
+                             "high": [0.091], "predicted_uplift": [0.06], "too_small": [False]})
+    shown = segments_display(UpliftResult("x", True, segments=segments)).iloc[0]
+    assert (shown["rate_treatment"], shown["uplift"], shown["low"], shown["n_control"]) == (
+        "11.2%", "6.2%", "2.6%", 120)
