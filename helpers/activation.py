@@ -154,6 +154,18 @@ def step_summary(listed: list[dict], results: dict) -> dict:
     return step
 
 
+def saved_section(plan, name: str) -> dict:
+    """One section's record in this run's activation.json (ran, reading, headline, warnings);
+    empty when step 07 has not run or wrote no such section."""
+    from helpers.errors import MissingDataError
+
+    try:
+        record = plan.load(ARTIFACT)["sections"][name]
+    except (MissingDataError, KeyError, TypeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def budget_line(result) -> list[str]:
     """The budget move in one sentence for the report's first screen (none when no move)."""
     h = getattr(result, "headline", None) or {}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
+from helpers.activation import saved_section
 from helpers.errors import MissingDataError
 from helpers.explore import label
 from helpers.incrementality import incrementality
@@ -105,7 +106,7 @@ def default_gains(plan, *, margin: float, repeats_per_year: float = 4) -> pd.Dat
     its response curves) and the experiments' measured incremental revenue."""
     rows = []
     try:
-        b = plan.load("activation.json")["sections"]["budget"]
+        b = saved_section(plan, "budget")
         h = b["headline"]
         if b.get("ran") and pd.notna(h.get("expected_gain")):
             rows.append({"initiative": f"budget move to {label(h.get('moved_to', '?'))}",

@@ -17,6 +17,7 @@ import pandas as pd
 from helpers import anomalies as an
 from helpers import drift as dr
 from helpers import monitoring as mo
+from helpers.activation import saved_section
 from helpers.errors import MissingDataError
 from helpers.explore import known
 from helpers.monitoring import CPA_FACTOR, OFF_BUDGET, PREVIOUS_DAYS, PacingResult
@@ -28,6 +29,7 @@ DATE, CHANNEL, CAMPAIGN_ID, SPEND, CONVERSIONS, PLATFORM_REVENUE = known(
     "marketing_spend", "date", "channel", "campaign_id", "spend", "conversions", "platform_revenue")
 START = known("campaigns", "start_date")[0]
 DAY = pd.Timedelta(days=1)
+ARTIFACT = "alerts.json"
 
 RULES = [  # when each alert fires and what to do; "{best}" and "{cause}" are filled in
     {"id": "cpa_above_target", "severity": "high",
@@ -200,7 +202,7 @@ def _alert(rule: str, subject: str, what: str, evidence: str, section: str, *,
 def _best_channel(plan, channels: pd.DataFrame, exclude: str) -> str:
     """Where an extra unit of spend returns most: step 07's budget move, else the best ROAS."""
     try:
-        moved_to = plan.load("activation.json")["sections"]["budget"]["headline"].get("moved_to")
+        moved_to = saved_section(plan, "budget").get("headline", {}).get("moved_to")
     except (MissingDataError, KeyError, TypeError, AttributeError):
         moved_to = None
     if moved_to and moved_to != exclude:
@@ -327,4 +329,4 @@ def alerts_record(result: AlertsResult) -> dict:
 
 def save_alerts(plan, result: AlertsResult):
     """Write alerts.json in the run folder; returns its path."""
-    return plan.save("alerts.json", alerts_record(result))
+    return plan.save(ARTIFACT, alerts_record(result))

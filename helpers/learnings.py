@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import io
+from helpers.alerts import ARTIFACT as ALERTS
 from helpers.errors import ConfigError, UnknownNameError
 from helpers.explore import join_and
 from helpers.model_cards import saved_cards
@@ -29,7 +30,6 @@ from helpers.sections import Section
 
 COLUMNS = ("date", "step", "source", "id", "hypothesis", "result", "decision", "logged_at")
 KEY = ("source", "id")
-ALERTS = "alerts.json"
 NOW, NEXT, NOT_YET = "now", "at the next scheduled refresh", "not yet"
 URGENCY = {NOW: 0, NEXT: 1, NOT_YET: 2}
 # The data each model learns from, to count what came in since it was scored: (table, date column).

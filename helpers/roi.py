@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
+from helpers.activation import saved_section
 from helpers.attribution import in_window
 from helpers.errors import MissingDataError
 from helpers.explore import CUSTOMER_ID, cap, known, label
+from helpers.model_cards import SCORES
 from helpers.sections import Section
 from helpers.strategy import gross_margin
 
@@ -73,7 +75,7 @@ def _customers(plan, orders: pd.DataFrame, as_of, months) -> pd.DataFrame:
         channel = c.set_index(CUSTOMER_ID)[ACQUIRED].reindex(new.index).fillna(channel)
     out = pd.DataFrame({"channel": channel}).rename_axis(CUSTOMER_ID)
     try:  # step 06's scores only: training the models here would not give clv_12m either
-        scores = plan.load("scores.parquet").set_index(CUSTOMER_ID)
+        scores = plan.load(SCORES).set_index(CUSTOMER_ID)
         out["clv_12m"] = scores["clv_12m"].reindex(out.index) if "clv_12m" in scores else np.nan
     except MissingDataError:
         out["clv_12m"] = np.nan
@@ -192,7 +194,7 @@ def _platform_warning(plan, r) -> str:
 def _budget_move(plan, paid: pd.DataFrame) -> list[str]:
     """Step 07's move, when its response curves disagree with the ranking on tagged orders."""
     try:
-        h = plan.load("activation.json")["sections"]["budget"]["headline"]
+        h = saved_section(plan, "budget")["headline"]
         src, dst = h["moved_from"], h["moved_to"]
         roas = paid.set_index("channel")["roas_orders"]
         if not roas[src] > roas[dst]:

@@ -105,3 +105,19 @@ def test_the_budget_move_is_one_sentence_for_the_first_screen():
         "Move about $690 a month from paid search to paid social: about $3,713 more revenue a "
         "month expected (90 % range -$395 to $6,447)."]
     assert budget_line(SimpleNamespace(supported=True, headline={"moved_amount": 0})) == []
+
+
+def test_saved_section_reads_one_section_of_step_07_or_nothing(tmp_path):
+    from types import SimpleNamespace
+
+    from helpers import io
+    from helpers.activation import saved_section
+    from helpers.plan import Plan
+
+    plan = SimpleNamespace(load=lambda name: Plan.load(SimpleNamespace(path=lambda n: tmp_path / n),
+                                                       name))
+    assert saved_section(plan, "budget") == {}  # step 07 has not run
+    io.write_json(tmp_path / "activation.json", {"sections": {"budget": {
+        "ran": True, "headline": {"moved_to": "paid_social"}}}})
+    assert saved_section(plan, "budget")["headline"] == {"moved_to": "paid_social"}
+    assert saved_section(plan, "offers") == {}
