@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.explore import cap, known
-from helpers.plan import money
-from helpers.sections import Section
-from helpers.uplift import (
+from helpers.abtest import (
     compare_variants,
     points,
     sample_ratio,
     stopping_checks,
     variant_table,
 )
+from helpers.explore import cap, known
+from helpers.plan import money
+from helpers.sections import Section
 
 EXPERIMENT_ID, UNIT_ID, VARIANT, EXPOSED_AT, CONVERTED, REVENUE = known(
     "experiments", "experiment_id", "unit_id", "variant", "exposed_at", "converted", "revenue")

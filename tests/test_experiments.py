@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import abtest as ab
 from helpers import experiments as ex
 from helpers import uplift as up
 from helpers.errors import ConfigError, UnknownNameError
@@ -53,7 +54,7 @@ def _wilson(x: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 # ---- statistics against hand computation -------------------------------------------------------
 def test_z_test_and_newcombe_interval_match_hand_computation():
-    got = up.compare_rates(250, 1000, 200, 1000)
+    got = ab.compare_rates(250, 1000, 200, 1000)
     pooled = 450 / 2000
     z = 0.05 / math.sqrt(pooled * (1 - pooled) * (2 / 1000))  # 2.6774
     assert got["z"] == pytest.approx(z, rel=1e-6) and got["z"] == pytest.approx(2.6774, abs=1e-4)
@@ -71,37 +72,37 @@ def test_welch_interval_matches_hand_computation():
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     half = student.ppf(0.975, df) * math.sqrt(va + vb)
-    got = up.compare_revenue(a, b)
+    got = ab.compare_revenue(a, b)
     d = a.mean() - b.mean()
     assert got["revenue_diff"] == pytest.approx(d)
     assert (got["revenue_low"], got["revenue_high"]) == pytest.approx((d - half, d + half))
 
 
 def test_bayesian_chance_is_close_to_the_normal_approximation_on_a_large_test():
-    prob, loss = up.bayes_beats(2100, 10_000, 2000, 10_000, draws=20000, seed=1)
+    prob, loss = ab.bayes_beats(2100, 10_000, 2000, 10_000, draws=20000, seed=1)
     mu = 0.01
     sd = math.sqrt(0.21 * 0.79 / 10_000 + 0.2 * 0.8 / 10_000)
     assert prob == pytest.approx(_phi(mu / sd), abs=0.01)  # 0.960
     density = math.exp(-0.5 * (mu / sd) ** 2) / math.sqrt(2 * math.pi)
     normal_loss = sd * density - mu * _phi(-mu / sd)  # E[max(-D, 0)], D ~ N(mu, sd)
     assert loss == pytest.approx(normal_loss, rel=0.1)
-    assert up.bayes_beats(2100, 10_000, 2000, 10_000, seed=1) == (prob, loss)  # seeded
+    assert ab.bayes_beats(2100, 10_000, 2000, 10_000, seed=1) == (prob, loss)  # seeded
 
 
 def test_sample_size_needed_equals_the_normal_power_formula():
     r_c, r_t = 0.20, 0.26
     h = 2 * math.asin(math.sqrt(r_t)) - 2 * math.asin(math.sqrt(r_c))
-    need_c, need_t = up.needed_per_group(r_c, r_t)
+    need_c, need_t = ab.needed_per_group(r_c, r_t)
     assert need_c == pytest.approx(2 * ((1.959964 + 0.841621) / h) ** 2, rel=1e-4)
     assert need_t == pytest.approx(need_c)
-    assert up.needed_per_group(0.2, 0.2) == (np.inf, np.inf)
+    assert ab.needed_per_group(0.2, 0.2) == (np.inf, np.inf)
 
 
 # ---- sample ratio mismatch ---------------------------------------------------------------------
 def test_srm_fires_on_1000_against_1200_in_a_50_50_test():
     counts = pd.Series({"A": 1000, "B": 1200})
     for split in ((0.5, 0.5), {"A": 1, "B": 1}, None):
-        srm = up.sample_ratio(counts, expected_split=split)
+        srm = ab.sample_ratio(counts, expected_split=split)
         assert srm["chi2"] == pytest.approx(2 * 100 ** 2 / 1100)  # 18.18
         assert srm["p"] < 0.001 and srm["mismatch"]
         assert srm["assumed"] is (split is None) and srm["design"] == "A 50% / B 50%"
@@ -112,19 +113,19 @@ def test_srm_fires_on_1000_against_1200_in_a_50_50_test():
 
 
 def test_srm_assumes_the_nearest_common_design_and_says_so():
-    srm = up.sample_ratio(pd.Series({"control": 282, "treatment": 1088}))
+    srm = ab.sample_ratio(pd.Series({"control": 282, "treatment": 1088}))
     assert srm["design"] == "control 20% / treatment 80%" and srm["assumed"]
     assert not srm["mismatch"]
-    three = up.sample_ratio(pd.Series({"A": 100, "B": 100, "C": 130}))
+    three = ab.sample_ratio(pd.Series({"A": 100, "B": 100, "C": 130}))
     assert three["expected"] == {"A": 0.3333, "B": 0.3333, "C": 0.3333}
 
 
 def test_expected_split_errors_name_the_variants():
     counts = pd.Series({"A": 10, "B": 12})
     with pytest.raises(UnknownNameError, match="unknown variant 'b'. Did you mean 'B'"):
-        up.sample_ratio(counts, expected_split={"A": 0.5, "b": 0.5})
+        ab.sample_ratio(counts, expected_split={"A": 0.5, "b": 0.5})
     with pytest.raises(ConfigError, match="expected_split has 3 shares for 2 variants"):
-        up.sample_ratio(counts, expected_split=(0.3, 0.3, 0.4))
+        ab.sample_ratio(counts, expected_split=(0.3, 0.3, 0.4))
 
 
 # ---- decisions and warnings on hand-made tests --------------------------------------------------
@@ -146,7 +147,7 @@ def test_small_short_test_is_told_to_keep_testing_with_every_warning():
     text = " ".join(r.warnings)
     assert "observed for only 3 day(s)" in text
     assert "still includes zero" in text
-    need = up.needed_per_group(0.2, 0.26)[0]
+    need = ab.needed_per_group(0.2, 0.26)[0]
     assert f"takes about {need:,.0f} units with A" in text
 
 
@@ -162,7 +163,7 @@ def test_three_variants_are_each_compared_with_control_holm_corrected():
     p_b, p_c = main.p["B"], main.p["C"]
     assert main.p_adjusted["B"] == pytest.approx(min(1, 2 * p_b))  # smallest p times 2
     assert main.p_adjusted["C"] == pytest.approx(max(2 * p_b, p_c))  # then times 1, monotone
-    wide = up.compare_rates(250, 1000, 200, 1000, alpha=0.025)  # Bonferroni-widened interval
+    wide = ab.compare_rates(250, 1000, 200, 1000, alpha=0.025)  # Bonferroni-widened interval
     assert main.diff_low["B"] == pytest.approx(wide["diff_low"])
     assert r.challenger == "B" and "Holm-corrected" in r.reading
 
