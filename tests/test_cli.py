@@ -273,7 +273,10 @@ def test_a_business_with_a_single_table_runs_all_steps_and_gets_a_report(tmp_pat
             tmp_path / name, data={table: f"data/{table}.csv"},
             files={f"data/{table}.csv": ROOT / "sample_data" / source},
             extra_yaml="objectives:\n  - {type: grow_sales, target_change: 0.1, "
-                       "deadline: 2026-06-30}\n"))
+                       "deadline: 2027-06-30}\n"))
+        yaml_file = folders[-1] / "business.yaml"  # the samples' data run to 30 Sep 2026
+        yaml_file.write_text(yaml_file.read_text().replace("as_of: 2025-06-30",
+                                                           "as_of: 2026-09-30"))
     out = tmp_path / "runs"
     result = _run("run", *map(str, folders), "--workers", "2", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -294,4 +297,4 @@ def test_a_business_with_a_single_table_runs_all_steps_and_gets_a_report(tmp_pat
     assert any("sentiment" in line.lower() for line in feedback["summary"])
     experiments = json.loads((out / "only_experiments" / "default" / "experiments.json")
                              .read_text())
-    assert "winback_2026_q2" in json.dumps(experiments) or "shortlist" in experiments["reason"]
+    assert experiments["experiments"]["winback_2026_q2"]["verdict"] == "roll_out"
