@@ -8,8 +8,8 @@ of its journey (first touch, last touch, linear, time decay, position based), an
 Markov chain gives each channel the share of sales that would be lost without it (its removal
 effect). Every model hands out exactly the number of sales the journeys hold.
 
-Attribution only re-divides what was tracked. ``incrementality`` reads holdouts and experiments:
-what the treated group did beyond its control group is what the campaign caused.
+Attribution only re-divides what was tracked; ``helpers.incrementality`` reads holdouts and
+experiments, where what the treated group did beyond its control group is what the campaign caused.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 ``channel_economics`` sets each channel's spend against what it brought: sales the ad platform
 reports, sales your own orders tag with the channel, new customers and their 12-month value.
-``ai_roi`` weighs what the AI work costs (tools and time) against the gains earlier steps measured
-or predicted, with a range. ``objective_progress`` reads step 08's pacing of each objective.
-Attribution and incrementality live in ``helpers.attribution``; ``roi_artifact`` writes roi.json.
+``objective_progress`` reads step 08's pacing of each objective; ``roi_artifact`` writes roi.json.
+The step's other sections have their own modules: ``helpers.attribution``,
+``helpers.incrementality`` and ``helpers.ai_roi`` (what the AI work costs against its gains).
 """
 
 from __future__ import annotations
